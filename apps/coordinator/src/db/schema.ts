@@ -1,0 +1,113 @@
+import { sql } from "drizzle-orm";
+import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+// Times are epoch milliseconds in integer columns; JSON is stored as text.
+
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    type: text("type").notNull(),
+    queue: text("queue").notNull(),
+    payload: text("payload").notNull(),
+    priority: integer("priority").notNull().default(0),
+    runAfter: integer("run_after").notNull(),
+    status: text("status", { enum: ["queued", "leased", "succeeded", "failed", "cancelled"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    maxAttempts: integer("max_attempts").notNull(),
+    leaseSeconds: integer("lease_seconds").notNull(),
+    leaseId: text("lease_id"),
+    leaseExpiresAt: integer("lease_expires_at"),
+    workerId: text("worker_id"),
+    idempotencyKey: text("idempotency_key"),
+    progressFraction: real("progress_fraction"),
+    progressMessage: text("progress_message"),
+    result: text("result"),
+    error: text("error"),
+    createdBy: text("created_by"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    startedAt: integer("started_at"),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [
+    // The claim index: only queued jobs are in it, so its size is the backlog, and a
+    // claim is one descent per (type, queue) pair however many jobs have finished.
+    index("jobs_claim_idx")
+      .on(t.type, t.queue, sql`${t.priority} DESC`, t.runAfter, t.id)
+      .where(sql`status = 'queued'`),
+    // The reaper's index: leased jobs by expiry.
+    index("jobs_lease_expiry_idx").on(t.leaseExpiresAt).where(sql`status = 'leased'`),
+    index("jobs_worker_idx").on(t.workerId).where(sql`status = 'leased'`),
+    uniqueIndex("jobs_idempotency_key_idx").on(t.idempotencyKey),
+    index("jobs_queue_status_finished_idx").on(t.queue, t.status, t.finishedAt),
+    index("jobs_type_status_idx").on(t.type, t.status),
+  ],
+);
+
+export const jobEvents = sqliteTable(
+  "job_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    jobId: integer("job_id").notNull(),
+    at: integer("at").notNull(),
+    kind: text("kind").notNull(),
+    attempt: integer("attempt").notNull(),
+    workerId: text("worker_id"),
+    data: text("data"),
+  },
+  (t) => [index("job_events_job_idx").on(t.jobId, t.id)],
+);
+
+export const jobLogs = sqliteTable(
+  "job_logs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    jobId: integer("job_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    at: integer("at").notNull(),
+    line: text("line").notNull(),
+  },
+  (t) => [index("job_logs_job_idx").on(t.jobId, t.id)],
+);
+
+export const workers = sqliteTable("workers", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  labels: text("labels").notNull(),
+  types: text("types").notNull(),
+  concurrency: integer("concurrency").notNull(),
+  version: text("version").notNull(),
+  host: text("host").notNull(),
+  tokenId: text("token_id").notNull(),
+  registeredAt: integer("registered_at").notNull(),
+  lastSeenAt: integer("last_seen_at").notNull(),
+  /** Set when the worker said bye. */
+  goneAt: integer("gone_at"),
+});
+
+export const tokens = sqliteTable("tokens", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  role: text("role", { enum: ["admin", "submitter", "worker", "reader"] }).notNull(),
+  user: text("user").notNull(),
+  /** sha256 of the secret part, hex. The secret itself is never stored. */
+  secretHash: text("secret_hash").notNull(),
+  createdAt: integer("created_at").notNull(),
+  lastUsedAt: integer("last_used_at"),
+  revokedAt: integer("revoked_at"),
+});
+
+export const queues = sqliteTable("queues", {
+  name: text("name").primaryKey(),
+  paused: integer("paused", { mode: "boolean" }).notNull().default(false),
+  /** A timed pause ends at this time; null with paused = until resumed. */
+  pausedUntil: integer("paused_until"),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Small key/value facts the coordinator keeps (schema-independent counters, etc.). */
+export const meta = sqliteTable("meta", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+});

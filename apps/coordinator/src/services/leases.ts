@@ -1,0 +1,48 @@
+import type { AcquireRequest, Lease, LeaseRef, LeasesService, Principal, JobError } from "@drover/protocol";
+import type { LeaseEngine } from "../engine/lease-engine.ts";
+import type { EngineState } from "../engine/state.ts";
+import type { WorkersServiceImpl } from "./workers.ts";
+
+export class LeasesServiceImpl implements LeasesService {
+  constructor(
+    private readonly state: EngineState,
+    private readonly engine: LeaseEngine,
+    private readonly workers: WorkersServiceImpl,
+    private readonly isClosing: () => boolean,
+  ) {}
+
+  /**
+   * Claims at once if anything is runnable; otherwise long-polls until a wake-up hint,
+   * the deadline, shutdown, or the client going away.
+   */
+  async acquire(by: Principal, req: AcquireRequest, signal?: AbortSignal): Promise<Lease[]> {
+    this.workers.assertOwnWorker(by, req.workerId);
+    const deadline = Date.now() + req.waitMs;
+    const types = new Set(req.types);
+    for (;;) {
+      const leases = this.engine.claim(req.workerId, req.types, req.max);
+      if (leases.length > 0 || Date.now() >= deadline || signal?.aborted || this.isClosing()) return leases;
+      await this.state.wakeups.wait(types, deadline, signal);
+    }
+  }
+
+  heartbeat(by: Principal, req: { workerId: string; leases: (LeaseRef & { progress?: { fraction: number; message?: string | undefined } | undefined; logs?: string[] | undefined })[] }) {
+    this.workers.assertOwnWorker(by, req.workerId);
+    return this.engine.heartbeat(req.leases);
+  }
+
+  complete(by: Principal, req: { workerId: string; leases: (LeaseRef & { result?: unknown })[]; next?: { types: string[]; max: number } | undefined }) {
+    this.workers.assertOwnWorker(by, req.workerId);
+    return this.engine.complete(req.workerId, req.leases, this.isClosing() ? undefined : req.next);
+  }
+
+  fail(by: Principal, req: { workerId: string; leases: (LeaseRef & { error: JobError; retryable: boolean })[]; next?: { types: string[]; max: number } | undefined }) {
+    this.workers.assertOwnWorker(by, req.workerId);
+    return this.engine.fail(req.workerId, req.leases, this.isClosing() ? undefined : req.next);
+  }
+
+  release(by: Principal, req: { workerId: string; leases: LeaseRef[] }) {
+    this.workers.assertOwnWorker(by, req.workerId);
+    return { released: this.engine.release(req.workerId, req.leases) };
+  }
+}

@@ -1,0 +1,34 @@
+import nx from "@nx/eslint-plugin";
+import tseslint from "typescript-eslint";
+
+export default [
+  { ignores: ["**/node_modules/**", "**/dist/**", "**/.drover/**", "**/drizzle/**"] },
+  {
+    files: ["**/*.ts", "**/*.mts", "**/*.js", "**/*.mjs"],
+    languageOptions: { parser: tseslint.parser, ecmaVersion: "latest", sourceType: "module" },
+    plugins: { "@nx": nx },
+    rules: {
+      // The module-boundary rule: arrows point one way (DESIGN.md "Layout").
+      "@nx/enforce-module-boundaries": [
+        "error",
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            // libs/protocol and libs/storage import no other workspace package.
+            { sourceTag: "scope:protocol", onlyDependOnLibsWithTags: ["scope:protocol"] },
+            { sourceTag: "scope:storage", onlyDependOnLibsWithTags: ["scope:storage"] },
+            // Other libs may use libs only: never an app.
+            { sourceTag: "type:lib", onlyDependOnLibsWithTags: ["type:lib"] },
+            // The coordinator and the worker stand on libs; neither imports the other.
+            { sourceTag: "scope:coordinator", onlyDependOnLibsWithTags: ["type:lib"] },
+            { sourceTag: "scope:worker", onlyDependOnLibsWithTags: ["type:lib"] },
+            // The CLI puts the apps together; tools may use anything.
+            { sourceTag: "scope:cli", onlyDependOnLibsWithTags: ["type:lib", "type:app"] },
+            { sourceTag: "type:tool", onlyDependOnLibsWithTags: ["type:lib", "type:app", "type:tool"] },
+          ],
+        },
+      ],
+    },
+  },
+];

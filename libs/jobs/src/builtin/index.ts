@@ -1,0 +1,7 @@
+import type { JobType } from "../define.ts";
+import { execJob } from "./exec.ts";
+import { noopJob } from "./noop.ts";
+
+/** The built-in job types with their runners (what a worker loads). */
+export const builtinJobTypes: readonly JobType[] = [noopJob as unknown as JobType, execJob as unknown as JobType];
+export { execJob, noopJob };

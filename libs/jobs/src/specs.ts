@@ -1,0 +1,7 @@
+// The built-in job types' specs only (name + schemas + defaults): what the coordinator
+// imports. Runners live in ./builtin/*.ts and are loaded by workers.
+import type { JobTypeSpec } from "./define.ts";
+import { execSpec } from "./builtin/exec.spec.ts";
+import { noopSpec } from "./builtin/noop.spec.ts";
+
+export const builtinSpecs: readonly JobTypeSpec[] = [noopSpec, execSpec];

@@ -1,0 +1,48 @@
+// Public surface of @drover/protocol, chosen by hand.
+export { appRouter, type AppRouter } from "./router/index.ts";
+export { createDroverClient, droverErrorCode, isTransientClientError, type DroverClient, type DroverClientOptions } from "./client.ts";
+export { DroverError, ERROR_CODES, ERROR_DOCS, TRPC_CODE_OF, isDroverErrorCode, type DroverErrorCode } from "./errors.ts";
+export { PERMISSIONS, roleAllows, type Permission, type Principal } from "./roles.ts";
+export { describeZodError } from "./trpc.ts";
+export type {
+  AcquireRequest,
+  DroverContext,
+  DroverServices,
+  JobsService,
+  LeasesService,
+  QueuesService,
+  SystemService,
+  TokensService,
+  WorkersService,
+} from "./services.ts";
+export { EpochMs, JOB_STATUSES, JobStatus, MAX_JSON_BYTES, Name, ROLES, Role } from "./schemas/common.ts";
+export {
+  Job,
+  JobCount,
+  JobError,
+  JobEvent,
+  JobListInput,
+  JobListOutput,
+  JobLogLine,
+  JobSubmitInput,
+  MAX_BATCH,
+  SubmitResult,
+  type JobSubmitParsed,
+} from "./schemas/jobs.ts";
+export {
+  AcquireInput,
+  CompleteInput,
+  FailInput,
+  HeartbeatInput,
+  HeartbeatOutput,
+  Lease,
+  LeaseRef,
+  MAX_CLAIM,
+  MAX_WAIT_MS,
+  SettleOutcome,
+  SettleOutput,
+} from "./schemas/leases.ts";
+export { QueueInfo, QueueStats } from "./schemas/queues.ts";
+export { TokenCreated, TokenInfo } from "./schemas/tokens.ts";
+export { HostInfo, RegisterInput, WorkerInfo } from "./schemas/workers.ts";
+export { SystemStatus } from "./schemas/system.ts";

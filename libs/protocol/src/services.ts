@@ -1,0 +1,94 @@
+import type { Principal } from "./roles.ts";
+import type {
+  Job,
+  JobCount,
+  JobEvent,
+  JobListOutput,
+  JobLogLine,
+  JobSubmitParsed,
+  SubmitResult,
+} from "./schemas/jobs.ts";
+import type { HeartbeatOutput, Lease, LeaseRef, SettleOutput } from "./schemas/leases.ts";
+import type { QueueInfo, QueueStats } from "./schemas/queues.ts";
+import type { TokenCreated, TokenInfo } from "./schemas/tokens.ts";
+import type { SystemStatus } from "./schemas/system.ts";
+import type { HostInfo, WorkerInfo } from "./schemas/workers.ts";
+import type { Role } from "./schemas/common.ts";
+import type { JobError } from "./schemas/jobs.ts";
+
+type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The service interfaces the router calls. The coordinator implements them; the router
+ * holds no logic beyond validation and permission checks, so services are testable
+ * without HTTP.
+ */
+export interface JobsService {
+  submit(by: Principal, job: JobSubmitParsed): Awaitable<SubmitResult>;
+  submitBatch(by: Principal, jobs: JobSubmitParsed[]): Awaitable<SubmitResult[]>;
+  get(by: Principal, id: number): Awaitable<Job>;
+  list(by: Principal, q: { type?: string | undefined; queue?: string | undefined; status?: Job["status"] | undefined; limit: number; cursor?: number | undefined }): Awaitable<JobListOutput>;
+  counts(by: Principal, q: { type?: string | undefined; queue?: string | undefined }): Awaitable<JobCount[]>;
+  cancel(by: Principal, id: number): Awaitable<Job>;
+  retry(by: Principal, id: number): Awaitable<Job>;
+  events(by: Principal, id: number): Awaitable<JobEvent[]>;
+  logs(by: Principal, id: number): Awaitable<JobLogLine[]>;
+}
+
+export interface AcquireRequest {
+  workerId: string;
+  types: string[];
+  max: number;
+  waitMs: number;
+}
+
+export interface LeasesService {
+  acquire(by: Principal, req: AcquireRequest, signal?: AbortSignal): Promise<Lease[]>;
+  heartbeat(by: Principal, req: { workerId: string; leases: { jobId: number; attempt: number; leaseId: string; progress?: { fraction: number; message?: string | undefined } | undefined; logs?: string[] | undefined }[] }): Awaitable<HeartbeatOutput>;
+  complete(by: Principal, req: { workerId: string; leases: (LeaseRef & { result?: unknown })[]; next?: { types: string[]; max: number } | undefined }): Awaitable<SettleOutput>;
+  fail(by: Principal, req: { workerId: string; leases: (LeaseRef & { error: JobError; retryable: boolean })[]; next?: { types: string[]; max: number } | undefined }): Awaitable<SettleOutput>;
+  release(by: Principal, req: { workerId: string; leases: LeaseRef[] }): Awaitable<{ released: number }>;
+}
+
+export interface QueuesService {
+  list(by: Principal): Awaitable<QueueInfo[]>;
+  pause(by: Principal, queue: string, seconds?: number): Awaitable<QueueInfo>;
+  resume(by: Principal, queue: string): Awaitable<QueueInfo>;
+  clear(by: Principal, queue: string): Awaitable<{ cancelled: number }>;
+  stats(by: Principal, queue: string): Awaitable<QueueStats>;
+}
+
+export interface WorkersService {
+  register(by: Principal, req: { name: string; labels: Record<string, string>; types: string[]; concurrency: number; version: string; host: HostInfo; workerId?: string | undefined }): Awaitable<{ workerId: string }>;
+  bye(by: Principal, workerId: string): Awaitable<{ released: number }>;
+  list(by: Principal): Awaitable<WorkerInfo[]>;
+}
+
+export interface TokensService {
+  create(by: Principal, req: { name: string; role: Role; user?: string | undefined }): Awaitable<TokenCreated>;
+  list(by: Principal): Awaitable<TokenInfo[]>;
+  revoke(by: Principal, id: string): Awaitable<TokenInfo>;
+}
+
+export interface SystemService {
+  version: string;
+  status(by: Principal): Awaitable<SystemStatus>;
+}
+
+export interface DroverServices {
+  jobs: JobsService;
+  leases: LeasesService;
+  queues: QueuesService;
+  workers: WorkersService;
+  tokens: TokensService;
+  system: SystemService;
+}
+
+/** What every request carries into the router. */
+export interface DroverContext {
+  services: DroverServices;
+  /** Null when the request had no valid token. */
+  principal: Principal | null;
+  /** Set when a bearer token was given but is unknown or revoked. */
+  authError?: string | undefined;
+}
