@@ -1,6 +1,21 @@
 import nx from "@nx/eslint-plugin";
 import tseslint from "typescript-eslint";
 
+const depConstraints = [
+  // libs/protocol and libs/storage import no other workspace package.
+  { sourceTag: "scope:protocol", onlyDependOnLibsWithTags: ["scope:protocol"] },
+  { sourceTag: "scope:storage", onlyDependOnLibsWithTags: ["scope:storage"] },
+  // Other libs may use libs only: never an app.
+  { sourceTag: "type:lib", onlyDependOnLibsWithTags: ["type:lib"] },
+  // The coordinator and the worker stand on libs; neither imports the other.
+  { sourceTag: "scope:coordinator", onlyDependOnLibsWithTags: ["type:lib"] },
+  { sourceTag: "scope:worker", onlyDependOnLibsWithTags: ["type:lib"] },
+  // The CLI puts the apps together; tools may use anything.
+  { sourceTag: "scope:cli", onlyDependOnLibsWithTags: ["type:lib", "type:app"] },
+  { sourceTag: "type:tool", onlyDependOnLibsWithTags: ["type:lib", "type:app", "type:tool"] },
+];
+const boundaries = (allow) => ["error", { enforceBuildableLibDependency: false, allow, depConstraints }];
+
 export default [
   { ignores: ["**/node_modules/**", "**/dist/**", "**/.drover/**", "**/drizzle/**"] },
   {
@@ -9,26 +24,13 @@ export default [
     plugins: { "@nx": nx },
     rules: {
       // The module-boundary rule: arrows point one way (DESIGN.md "Layout").
-      "@nx/enforce-module-boundaries": [
-        "error",
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            // libs/protocol and libs/storage import no other workspace package.
-            { sourceTag: "scope:protocol", onlyDependOnLibsWithTags: ["scope:protocol"] },
-            { sourceTag: "scope:storage", onlyDependOnLibsWithTags: ["scope:storage"] },
-            // Other libs may use libs only: never an app.
-            { sourceTag: "type:lib", onlyDependOnLibsWithTags: ["type:lib"] },
-            // The coordinator and the worker stand on libs; neither imports the other.
-            { sourceTag: "scope:coordinator", onlyDependOnLibsWithTags: ["type:lib"] },
-            { sourceTag: "scope:worker", onlyDependOnLibsWithTags: ["type:lib"] },
-            // The CLI puts the apps together; tools may use anything.
-            { sourceTag: "scope:cli", onlyDependOnLibsWithTags: ["type:lib", "type:app"] },
-            { sourceTag: "type:tool", onlyDependOnLibsWithTags: ["type:lib", "type:app", "type:tool"] },
-          ],
-        },
-      ],
+      "@nx/enforce-module-boundaries": boundaries([]),
     },
+  },
+  // nx forbids importing an app from anywhere; the CLI, the tools and the apps' own
+  // cross-process tests are where the apps are composed, so only they may name them.
+  {
+    files: ["apps/cli/**", "tools/**", "apps/worker/test/**", "apps/coordinator/test/**"],
+    rules: { "@nx/enforce-module-boundaries": boundaries(["@drover/coordinator", "@drover/worker", "@drover/cli"]) },
   },
 ];

@@ -37,6 +37,7 @@ export {
   HeartbeatOutput,
   Lease,
   LeaseRef,
+  type LeaseRecord,
   MAX_CLAIM,
   MAX_WAIT_MS,
   SettleOutcome,

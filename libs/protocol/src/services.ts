@@ -8,7 +8,7 @@ import type {
   JobSubmitParsed,
   SubmitResult,
 } from "./schemas/jobs.ts";
-import type { HeartbeatOutput, Lease, LeaseRef, SettleOutput } from "./schemas/leases.ts";
+import type { HeartbeatOutput, LeaseRecord, LeaseRef, SettleOutput } from "./schemas/leases.ts";
 import type { QueueInfo, QueueStats } from "./schemas/queues.ts";
 import type { TokenCreated, TokenInfo } from "./schemas/tokens.ts";
 import type { SystemStatus } from "./schemas/system.ts";
@@ -43,7 +43,7 @@ export interface AcquireRequest {
 }
 
 export interface LeasesService {
-  acquire(by: Principal, req: AcquireRequest, signal?: AbortSignal): Promise<Lease[]>;
+  acquire(by: Principal, req: AcquireRequest, signal?: AbortSignal): Promise<LeaseRecord[]>;
   heartbeat(by: Principal, req: { workerId: string; leases: { jobId: number; attempt: number; leaseId: string; progress?: { fraction: number; message?: string | undefined } | undefined; logs?: string[] | undefined }[] }): Awaitable<HeartbeatOutput>;
   complete(by: Principal, req: { workerId: string; leases: (LeaseRef & { result?: unknown })[]; next?: { types: string[]; max: number } | undefined }): Awaitable<SettleOutput>;
   fail(by: Principal, req: { workerId: string; leases: (LeaseRef & { error: JobError; retryable: boolean })[]; next?: { types: string[]; max: number } | undefined }): Awaitable<SettleOutput>;

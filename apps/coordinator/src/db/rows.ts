@@ -1,4 +1,4 @@
-import type { Job, JobError, Lease } from "@drover/protocol";
+import type { Job, JobError, LeaseRecord } from "@drover/protocol";
 import type { jobs } from "./schema.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
@@ -33,7 +33,7 @@ export function jobFromRow(row: JobRow): Job {
   };
 }
 
-export function leaseFromRow(row: Pick<JobRow, "id" | "leaseId" | "attempts" | "leaseExpiresAt" | "leaseSeconds" | "maxAttempts" | "type" | "queue" | "payload">): Lease {
+export function leaseFromRow(row: Pick<JobRow, "id" | "leaseId" | "attempts" | "leaseExpiresAt" | "leaseSeconds" | "maxAttempts" | "type" | "queue" | "payload">): LeaseRecord {
   return {
     jobId: row.id,
     leaseId: row.leaseId!,

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { DroverError, MAX_JSON_BYTES, type JobError, type Lease, type LeaseRef, type SettleOutcome } from "@drover/protocol";
+import { DroverError, MAX_JSON_BYTES, type JobError, type LeaseRecord, type LeaseRef, type SettleOutcome } from "@drover/protocol";
 import { randomBytes } from "node:crypto";
 import { leaseFromRow, type JobRow } from "../db/rows.ts";
 import { retryDelayMs } from "./backoff.ts";
@@ -84,7 +84,7 @@ export class LeaseEngine {
   }
 
   /** Claims up to `max` runnable jobs of `types` for `workerId`. Call inside a transaction. */
-  private claimIn(workerId: string, types: readonly string[], max: number, now: number): Lease[] {
+  private claimIn(workerId: string, types: readonly string[], max: number, now: number): LeaseRecord[] {
     const pairs = this.state.claimablePairs(types, now);
     if (pairs.length === 0) return [];
     let rows: ClaimRow[] = [];
@@ -93,7 +93,7 @@ export class LeaseEngine {
       rows.sort((a, b) => b.priority - a.priority || a.runAfter - b.runAfter || a.id - b.id);
       rows = rows.slice(0, max);
     }
-    const leases: Lease[] = [];
+    const leases: LeaseRecord[] = [];
     for (const row of rows) {
       const leaseId = this.nextLeaseId();
       const expiresAt = now + row.leaseSeconds * 1000;
@@ -105,7 +105,7 @@ export class LeaseEngine {
     return leases;
   }
 
-  claim(workerId: string, types: readonly string[], max: number): Lease[] {
+  claim(workerId: string, types: readonly string[], max: number): LeaseRecord[] {
     return this.client.transaction(() => this.claimIn(workerId, types, max, Date.now())).immediate();
   }
 

@@ -27,7 +27,9 @@ export class EngineState {
     recheckMs = 1000,
   ) {
     this.wakeups = new Wakeups(recheckMs);
-    const pairs = db.$client.prepare("SELECT DISTINCT type, queue FROM jobs WHERE status = 'queued'").all() as { type: string; queue: string }[];
+    // Leased jobs too: the reaper, a release or a retryable fail puts them back in the queue
+    // later, and a claim only looks at pairs noted here.
+    const pairs = db.$client.prepare("SELECT DISTINCT type, queue FROM jobs WHERE status IN ('queued', 'leased')").all() as { type: string; queue: string }[];
     for (const { type, queue } of pairs) this.noteQueue(type, queue);
     const pausedRows = db.$client.prepare("SELECT name, paused_until FROM queues WHERE paused = 1").all() as { name: string; paused_until: number | null }[];
     for (const row of pausedRows) this.paused.set(row.name, row.paused_until ?? Infinity);

@@ -1,4 +1,4 @@
-import type { AcquireRequest, Lease, LeaseRef, LeasesService, Principal, JobError } from "@drover/protocol";
+import type { AcquireRequest, LeaseRecord, LeaseRef, LeasesService, Principal, JobError } from "@drover/protocol";
 import type { LeaseEngine } from "../engine/lease-engine.ts";
 import type { EngineState } from "../engine/state.ts";
 import type { WorkersServiceImpl } from "./workers.ts";
@@ -15,7 +15,7 @@ export class LeasesServiceImpl implements LeasesService {
    * Claims at once if anything is runnable; otherwise long-polls until a wake-up hint,
    * the deadline, shutdown, or the client going away.
    */
-  async acquire(by: Principal, req: AcquireRequest, signal?: AbortSignal): Promise<Lease[]> {
+  async acquire(by: Principal, req: AcquireRequest, signal?: AbortSignal): Promise<LeaseRecord[]> {
     this.workers.assertOwnWorker(by, req.workerId);
     const deadline = Date.now() + req.waitMs;
     const types = new Set(req.types);

@@ -31,7 +31,10 @@ export const Lease = z.object({
   queue: z.string(),
   payload: z.unknown(),
 });
-export type Lease = z.infer<typeof Lease>;
+/** A lease as the coordinator builds it. */
+export type LeaseRecord = z.infer<typeof Lease>;
+/** A lease as the typed client returns it (a JSON payload of `undefined` is absent). */
+export type Lease = Omit<LeaseRecord, "payload"> & { payload?: unknown };
 
 export const LeaseRef = z.strictObject({
   jobId: JobId,

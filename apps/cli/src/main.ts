@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// The one `drover` CLI. Settings come from flags, then DROVER_* env, then an optional .env.
+import "dotenv/config";
+import { Command } from "commander";
+import { queuesCommand, statusCommand, tokensCommand, workersCommand } from "./commands/admin.ts";
+import { jobsCommand } from "./commands/jobs.ts";
+import { coordinatorCommand, upCommand, workerCommand } from "./commands/serve.ts";
+
+const program = new Command("drover")
+  .description("Drover: a coordinator hands out leases on jobs; workers on many machines run them with plugins")
+  .version("0.1.0")
+  .showHelpAfterError()
+  .addCommand(upCommand())
+  .addCommand(coordinatorCommand())
+  .addCommand(workerCommand())
+  .addCommand(jobsCommand())
+  .addCommand(queuesCommand())
+  .addCommand(workersCommand())
+  .addCommand(tokensCommand())
+  .addCommand(statusCommand());
+
+await program.parseAsync(process.argv);

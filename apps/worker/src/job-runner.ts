@@ -1,0 +1,84 @@
+import { NonRetryableError, type JobType } from "@drover/jobs";
+import type { JobError, Lease } from "@drover/protocol";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+
+/** Why a running job's signal was aborted. When set, the job's outcome is not reported. */
+export class LeaseEndedError extends Error {
+  override readonly name = "LeaseEndedError";
+  constructor(readonly why: "lost" | "cancelled" | "shutdown") {
+    super(why === "lost" ? "the lease was lost" : why === "cancelled" ? "the job was cancelled" : "the worker is shutting down");
+  }
+}
+
+export type Outcome =
+  | { kind: "succeeded"; result: unknown }
+  | { kind: "failed"; error: JobError; retryable: boolean }
+  | { kind: "abandoned"; why: LeaseEndedError["why"] };
+
+/** A job in flight: what heartbeats send and what cancels it. */
+export class RunningJob {
+  readonly controller = new AbortController();
+  progress: { fraction: number; message?: string } | undefined;
+  logs: string[] = [];
+  constructor(public lease: Lease) {}
+
+  /** Aborts the plugin; its outcome will be dropped. */
+  end(why: LeaseEndedError["why"]): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new LeaseEndedError(why));
+  }
+}
+
+function toJobError(error: unknown): { error: JobError; retryable: boolean } {
+  if (error instanceof NonRetryableError) return { error: { message: error.message, code: error.code }, retryable: false };
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { error: { message: error.message || error.name, ...(typeof code === "string" ? { code } : {}), ...(error.stack ? { stack: error.stack.slice(0, 4000) } : {}) }, retryable: true };
+  }
+  return { error: { message: String(error) }, retryable: true };
+}
+
+/**
+ * Runs one attempt through its plugin: parses the payload with the type's schema, gives
+ * the plugin a fresh work dir and the job's AbortSignal, checks the result against the
+ * type's result schema, and always removes the work dir.
+ */
+export async function runJob(job: RunningJob, type: JobType, workRoot: string): Promise<Outcome> {
+  const { lease } = job;
+  const signal = job.controller.signal;
+  const workDir = join(workRoot, `job-${lease.jobId}-${lease.attempt}-${randomBytes(4).toString("hex")}`);
+  try {
+    const payload = type.payload.safeParse(lease.payload);
+    if (!payload.success) throw new NonRetryableError(`payload does not match '${type.name}': ${payload.error.message}`, { code: "PAYLOAD_INVALID" });
+    await mkdir(workDir, { recursive: true });
+    const result = await type.run({
+      jobId: lease.jobId,
+      attempt: lease.attempt,
+      maxAttempts: lease.maxAttempts,
+      payload: payload.data,
+      signal,
+      workDir,
+      progress: (fraction, message) => {
+        job.progress = { fraction: Math.min(1, Math.max(0, fraction)), ...(message !== undefined ? { message: message.slice(0, 1000) } : {}) };
+      },
+      log: (line) => {
+        if (job.logs.length < 1000) job.logs.push(String(line).slice(0, 10_000));
+      },
+    });
+    if (signal.aborted) return { kind: "abandoned", why: (signal.reason as LeaseEndedError).why };
+    if (type.result) {
+      const checked = type.result.safeParse(result);
+      if (!checked.success) {
+        return { kind: "failed", error: { message: `result does not match '${type.name}': ${checked.error.message}`, code: "RESULT_INVALID" }, retryable: false };
+      }
+      return { kind: "succeeded", result: checked.data };
+    }
+    return { kind: "succeeded", result };
+  } catch (error) {
+    if (signal.aborted && signal.reason instanceof LeaseEndedError) return { kind: "abandoned", why: signal.reason.why };
+    return { kind: "failed", ...toJobError(error) };
+  } finally {
+    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}

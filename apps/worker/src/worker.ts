@@ -1,0 +1,309 @@
+import type { JobType } from "@drover/jobs";
+import { createDroverClient, droverErrorCode, MAX_JSON_BYTES, type DroverClient, type JobError, type Lease } from "@drover/protocol";
+import { tmpdir } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import pino, { type Logger } from "pino";
+import type { WorkerConfig } from "./config.ts";
+import { hostInfo } from "./host-info.ts";
+import { runJob, RunningJob, type Outcome } from "./job-runner.ts";
+import { backoffMs, untilReachable, type RetryHooks } from "./retry.ts";
+
+export const WORKER_VERSION = "0.1.0";
+
+type CompleteItem = { jobId: number; attempt: number; leaseId: string; result?: unknown };
+type FailItem = { jobId: number; attempt: number; leaseId: string; error: JobError; retryable: boolean };
+
+/** Sums a worker's work so far (tests and `drover up` print it). */
+export interface WorkerStats {
+  leased: number;
+  succeeded: number;
+  failed: number;
+  abandoned: number;
+  conflicts: number;
+}
+
+/**
+ * The generic worker: leases jobs in batches to fill free slots (long-poll), runs each
+ * through its plugin, heartbeats every running lease in one call at a third of the lease
+ * time, and reports outcomes in batches — asking for the next jobs in the same round trip.
+ *
+ * Rules that must hold:
+ * - never more than `concurrency` jobs run or are being claimed at once;
+ * - a job whose lease was lost or which was cancelled is aborted and never reported;
+ * - while the coordinator is unreachable, running jobs go on and reports wait (with backoff);
+ * - on shutdown: no new leases, running jobs get the grace period, the rest are released.
+ */
+export class Worker {
+  readonly stats: WorkerStats = { leased: 0, succeeded: 0, failed: 0, abandoned: 0, conflicts: 0 };
+  private readonly client: DroverClient;
+  private readonly types: Map<string, JobType>;
+  private readonly typeNames: string[];
+  private readonly running = new Map<number, RunningJob>();
+  private readonly log: Logger;
+  private readonly stopLeasing = new AbortController();
+  /** Aborted last, at the end of shutdown: bounds the retries of reports and bye. */
+  private readonly stopReporting = new AbortController();
+  private readonly link = { down: false };
+  private readonly hooks: RetryHooks;
+  private workerId: string | undefined;
+  /** Slots held by an acquire in flight. */
+  private reserved = 0;
+  private pendingCompletes: CompleteItem[] = [];
+  private pendingFails: FailItem[] = [];
+  private flushing: Promise<void> | undefined;
+  private wakeLoop: (() => void) | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private nextBeatAt = 0;
+  private beating = false;
+  private stopping: Promise<void> | undefined;
+  private readonly workRoot: string;
+
+  constructor(
+    private readonly config: WorkerConfig,
+    jobTypes: readonly JobType[],
+    logger?: Logger,
+  ) {
+    this.log = logger ?? pino({ level: config.logLevel, name: "drover-worker" });
+    this.client = createDroverClient({ url: config.url, token: config.token });
+    this.types = new Map(jobTypes.map((t) => [t.name, t]));
+    // `exec` runs arbitrary commands: a worker takes it only when asked by name.
+    this.typeNames = config.types ?? jobTypes.map((t) => t.name).filter((n) => n !== "exec");
+    const unknown = this.typeNames.filter((n) => !this.types.has(n));
+    if (unknown.length) throw new Error(`types: no plugin defines ${unknown.join(", ")} (loaded: ${[...this.types.keys()].join(", ")})`);
+    if (this.typeNames.length === 0) throw new Error("types: this worker would lease nothing");
+    this.workRoot = config.workDir ?? tmpdir();
+    this.hooks = {
+      onDown: (error) => this.log.warn({ err: (error as Error).message }, "coordinator unreachable; retrying with backoff, running jobs go on"),
+      onUp: () => this.log.info("coordinator reachable again"),
+    };
+  }
+
+  get id(): string | undefined {
+    return this.workerId;
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /** Registers, then leases and runs jobs until shutdown() completes. */
+  async run(): Promise<void> {
+    await this.register();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), 200);
+    this.log.info({ workerId: this.workerId, types: this.typeNames, concurrency: this.config.concurrency }, "worker started");
+    await this.acquireLoop();
+    await this.stopping;
+  }
+
+  private async register(): Promise<void> {
+    const signal = this.stopLeasing.signal;
+    const { workerId } = await untilReachable(
+      () =>
+        this.client.workers.register.mutate({
+          name: this.config.name,
+          labels: this.config.labels,
+          types: this.typeNames,
+          concurrency: this.config.concurrency,
+          version: WORKER_VERSION,
+          host: hostInfo(),
+          ...(this.workerId ? { workerId: this.workerId } : {}),
+        }),
+      signal,
+      this.hooks,
+      this.link,
+    );
+    this.workerId = workerId;
+  }
+
+  private freeSlots(): number {
+    return this.config.concurrency - this.running.size - this.reserved;
+  }
+
+  private wake(): void {
+    const wake = this.wakeLoop;
+    this.wakeLoop = undefined;
+    wake?.();
+  }
+
+  private async acquireLoop(): Promise<void> {
+    const signal = this.stopLeasing.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      const free = this.freeSlots();
+      // While a report is in flight it may bring the next leases: wait for it.
+      if (free <= 0 || this.flushing) {
+        await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        continue;
+      }
+      this.reserved = free;
+      let leases: Lease[] = [];
+      try {
+        leases = await untilReachable(
+          () => this.client.leases.acquire.mutate({ workerId: this.workerId!, types: this.typeNames, max: free, waitMs: this.config.pollMs }, { signal }),
+          signal,
+          this.hooks,
+          this.link,
+        );
+        failures = 0;
+      } catch (error) {
+        if (signal.aborted) break;
+        if (droverErrorCode(error) === "NOT_FOUND") {
+          this.log.warn("coordinator does not know this worker (its database was reset?); registering again");
+          this.workerId = undefined;
+          await this.register().catch(() => undefined);
+        } else {
+          this.log.error({ err: (error as Error).message, code: droverErrorCode(error) }, "acquire failed");
+          await sleep(backoffMs(failures++), undefined, { signal }).catch(() => undefined);
+        }
+      } finally {
+        this.reserved = 0;
+      }
+      this.start(leases);
+    }
+  }
+
+  private start(leases: Lease[]): void {
+    for (const lease of leases) {
+      const type = this.types.get(lease.type);
+      const job = new RunningJob(lease);
+      this.running.set(lease.jobId, job);
+      this.stats.leased++;
+      this.nextBeatAt = Math.min(this.nextBeatAt || Infinity, Date.now() + (lease.leaseSeconds * 1000) / 3);
+      const outcome: Promise<Outcome> = type
+        ? runJob(job, type, this.workRoot)
+        : Promise.resolve({ kind: "failed", error: { message: `this worker has no plugin for '${lease.type}'`, code: "UNKNOWN_JOB_TYPE" }, retryable: true });
+      void outcome.then((o) => this.finish(job, o));
+    }
+  }
+
+  private finish(job: RunningJob, outcome: Outcome): void {
+    this.running.delete(job.lease.jobId);
+    const ref = { jobId: job.lease.jobId, attempt: job.lease.attempt, leaseId: job.lease.leaseId };
+    if (outcome.kind === "abandoned") {
+      this.stats.abandoned++;
+      this.log.info({ jobId: ref.jobId, why: outcome.why }, "job abandoned");
+      this.wake();
+      return;
+    }
+    if (outcome.kind === "succeeded") {
+      const text = outcome.result === undefined ? "" : JSON.stringify(outcome.result);
+      if (Buffer.byteLength(text ?? "") > MAX_JSON_BYTES) {
+        this.pendingFails.push({ ...ref, error: { message: `result is over ${MAX_JSON_BYTES} bytes of JSON; write big outputs to storage`, code: "RESULT_TOO_LARGE" }, retryable: false });
+      } else {
+        this.pendingCompletes.push({ ...ref, ...(outcome.result === undefined ? {} : { result: outcome.result }) });
+      }
+    } else {
+      this.log.warn({ jobId: ref.jobId, attempt: ref.attempt, err: outcome.error.message, retryable: outcome.retryable }, "job failed");
+      this.pendingFails.push({ ...ref, error: outcome.error, retryable: outcome.retryable });
+    }
+    this.flush();
+  }
+
+  /** Starts a report unless one is in flight; items arriving meanwhile go in the next batch. */
+  private flush(): void {
+    if (this.flushing) return;
+    this.flushing = (async () => {
+      while (this.pendingCompletes.length || this.pendingFails.length) {
+        const completes = this.pendingCompletes.splice(0);
+        const fails = this.pendingFails.splice(0);
+        await this.report(completes, fails);
+      }
+    })().finally(() => {
+      this.flushing = undefined;
+      this.wake();
+    });
+  }
+
+  private async report(completes: CompleteItem[], fails: FailItem[]): Promise<void> {
+    const signal = this.stopReporting.signal;
+    const free = this.stopLeasing.signal.aborted ? 0 : this.freeSlots();
+    let next = free > 0 ? { types: this.typeNames, max: free } : undefined;
+    const send = async (kind: "complete" | "fail", items: CompleteItem[] | FailItem[]) => {
+      const input = { workerId: this.workerId!, leases: items, ...(next ? { next } : {}) };
+      next = undefined; // only one call asks for more
+      try {
+        const out =
+          kind === "complete"
+            ? await untilReachable(() => this.client.leases.complete.mutate(input as { workerId: string; leases: CompleteItem[] }), signal, this.hooks, this.link)
+            : await untilReachable(() => this.client.leases.fail.mutate(input as { workerId: string; leases: FailItem[] }), signal, this.hooks, this.link);
+        for (const r of out.results) {
+          if (r.outcome === "conflict") {
+            this.stats.conflicts++;
+            this.log.warn({ jobId: r.jobId, reason: r.message }, "outcome refused: the lease was no longer current");
+          } else if (kind === "complete") this.stats.succeeded++;
+          else this.stats.failed++;
+        }
+        this.start(out.next);
+      } catch (error) {
+        if (droverErrorCode(error) === "LEASE_CONFLICT") {
+          this.stats.conflicts++;
+          this.log.warn({ jobId: items[0]?.jobId, reason: (error as Error).message }, "outcome refused: the lease was no longer current");
+        } else {
+          this.log.error({ err: (error as Error).message, code: droverErrorCode(error), jobs: items.map((i) => i.jobId) }, `could not ${kind} jobs; their leases will expire and they will run again`);
+        }
+      }
+    };
+    if (completes.length) await send("complete", completes);
+    if (fails.length) await send("fail", fails);
+  }
+
+  /** One call for all running leases, at a third of the shortest lease. */
+  private async heartbeat(): Promise<void> {
+    if (this.beating || this.running.size === 0 || Date.now() < this.nextBeatAt || !this.workerId) return;
+    this.beating = true;
+    const jobs = [...this.running.values()];
+    const items = jobs.map((j) => {
+      const logs = j.logs.splice(0);
+      return { jobId: j.lease.jobId, attempt: j.lease.attempt, leaseId: j.lease.leaseId, ...(j.progress ? { progress: j.progress } : {}), ...(logs.length ? { logs } : {}) };
+    });
+    const shortest = Math.min(...jobs.map((j) => j.lease.leaseSeconds));
+    try {
+      const out = await this.client.leases.heartbeat.mutate({ workerId: this.workerId, leases: items });
+      if (this.link.down) {
+        this.link.down = false;
+        this.hooks.onUp?.();
+      }
+      this.nextBeatAt = Date.now() + (shortest * 1000) / 3;
+      for (const ref of out.lost) this.running.get(ref.jobId)?.end("lost");
+      for (const ref of out.cancelled) this.running.get(ref.jobId)?.end("cancelled");
+    } catch (error) {
+      // Put the log lines back so they go with the next beat; try again soon.
+      for (const [i, j] of jobs.entries()) j.logs.unshift(...(items[i]!.logs ?? []));
+      if (!this.link.down) {
+        this.link.down = true;
+        this.hooks.onDown?.(error);
+      }
+      this.nextBeatAt = Date.now() + Math.min(2000, (shortest * 1000) / 6);
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  /**
+   * Stops leasing, lets running jobs finish within `graceMs`, aborts the rest, reports
+   * what finished, and says bye so the coordinator releases the remaining leases at once.
+   */
+  shutdown(graceMs = this.config.shutdownGraceMs): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info({ running: this.running.size, graceMs }, "shutting down: no new leases");
+      this.stopLeasing.abort();
+      this.wake();
+      const deadline = Date.now() + graceMs;
+      while (this.running.size > 0 && Date.now() < deadline) await sleep(Math.min(100, deadline - Date.now()));
+      for (const job of this.running.values()) job.end("shutdown");
+      const hardDeadline = Date.now() + 5000;
+      while ((this.running.size > 0 || this.flushing) && Date.now() < hardDeadline) await sleep(20);
+      clearInterval(this.heartbeatTimer);
+      if (this.workerId) {
+        try {
+          const { released } = await this.client.workers.bye.mutate({ workerId: this.workerId });
+          this.log.info({ released }, "said bye");
+        } catch (error) {
+          this.log.warn({ err: (error as Error).message }, "bye failed; the coordinator will reap the leases when they expire");
+        }
+      }
+      this.stopReporting.abort();
+    })();
+    return this.stopping;
+  }
+}
