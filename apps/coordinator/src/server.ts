@@ -1,5 +1,6 @@
-import Fastify, { LogController, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from "fastify";
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from "@trpc/server/adapters/fastify";
+import { TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import { appRouter, type AppRouter, type DroverContext, type DroverServices, type Principal } from "@drover/protocol";
 
 export interface ServerOptions {
@@ -20,7 +21,24 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     // One log line per request would be thousands a second under load.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit,
+    // close() must not wait on a connection whose long-poll the client abandoned: long-polls
+    // are ended before close, and every settle call is idempotent, so a cut request is safe.
+    forceCloseConnections: true,
     routerOptions: { maxParamLength: 5000 },
+  });
+
+  // Errors Fastify raises before tRPC sees the request (a body over bodyLimit, a content type
+  // it has no parser for) get the tRPC error shape too: every refusal carries a droverCode.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error }, "request failed");
+    const [code, droverCode, message] =
+      status === 413
+        ? (["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE", `request body is over the ${opts.bodyLimit}-byte limit`] as const)
+        : status === 500
+          ? (["INTERNAL_SERVER_ERROR", "INTERNAL", "internal error"] as const)
+          : (["BAD_REQUEST", "INVALID_INPUT", error.message] as const);
+    return reply.status(status).send({ error: { message, code: TRPC_ERROR_CODES_BY_KEY[code], data: { code, httpStatus: status, droverCode } } });
   });
 
   app.get("/healthz", async () => ({ ok: true }));

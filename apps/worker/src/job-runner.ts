@@ -31,7 +31,11 @@ export class RunningJob {
 }
 
 function toJobError(error: unknown): { error: JobError; retryable: boolean } {
-  if (error instanceof NonRetryableError) return { error: { message: error.message, code: error.code }, retryable: false };
+  // By name too: a plugin may bundle its own copy of @drover/jobs.
+  if (error instanceof NonRetryableError || (error instanceof Error && error.name === "NonRetryableError")) {
+    const code = (error as { code?: unknown }).code;
+    return { error: { message: error.message, code: typeof code === "string" ? code : "NON_RETRYABLE" }, retryable: false };
+  }
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     return { error: { message: error.message || error.name, ...(typeof code === "string" ? { code } : {}), ...(error.stack ? { stack: error.stack.slice(0, 4000) } : {}) }, retryable: true };

@@ -88,7 +88,13 @@ export class Worker {
 
   /** Registers, then leases and runs jobs until shutdown() completes. */
   async run(): Promise<void> {
-    await this.register();
+    try {
+      await this.register();
+    } catch (error) {
+      if (this.stopLeasing.signal.aborted) return this.stopping; // shut down before it got going
+      throw error;
+    }
+    if (this.stopLeasing.signal.aborted) return this.stopping;
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), 200);
     this.log.info({ workerId: this.workerId, types: this.typeNames, concurrency: this.config.concurrency }, "worker started");
     await this.acquireLoop();

@@ -1,0 +1,93 @@
+import { dirname, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { ROOT } from "./processes.ts";
+
+export const SCENARIOS = ["inflight", "batched", "pickup", "claim", "depth", "overhead"] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** Sizes of each scenario. The full preset is bounded to about ten minutes on 2 cores. */
+export interface Sizes {
+  /** One job in flight per worker: worker processes of concurrency 1; the completion carries `next`. */
+  inflight: { workerCounts: number[]; warmupJobs: number; jobsPerWindow: number; windows: number; windowTimeoutMs: number };
+  /** Batched claims and completes: worker processes of concurrency 64. */
+  batched: { workerCounts: number[]; concurrency: number; warmupJobs: number; jobsPerWindow: number; windows: number; windowTimeoutMs: number };
+  /** Enqueue → job start on an empty queue, one job at a time, one long-polling worker. */
+  pickup: { samples: number; warmup: number; gapMs: number };
+  /** `leases.acquire` (max 1, waitMs 0) latency with `inFlight` calls outstanding. */
+  claim: { inFlight: number; requests: number; warmup: number };
+  /** Drain rate with a shallow and a deep queue, the same number of jobs from the top of each. */
+  depth: { depths: [number, number]; workers: number; concurrency: number; warmupJobs: number; jobsPerWindow: number; windows: number; windowTimeoutMs: number };
+  /** Per-request cost of each layer: `sequential` calls one at a time, then `concurrent` with `inFlight` outstanding. */
+  overhead: { warmup: number; sequential: number; concurrent: number; inFlight: number };
+}
+
+export const FULL: Sizes = {
+  inflight: { workerCounts: [2, 4], warmupJobs: 1000, jobsPerWindow: 5000, windows: 3, windowTimeoutMs: 30_000 },
+  batched: { workerCounts: [1, 2], concurrency: 64, warmupJobs: 3000, jobsPerWindow: 15_000, windows: 3, windowTimeoutMs: 30_000 },
+  pickup: { samples: 1000, warmup: 100, gapMs: 10 },
+  claim: { inFlight: 100, requests: 15_000, warmup: 2000 },
+  depth: { depths: [10_000, 1_000_000], workers: 2, concurrency: 64, warmupJobs: 5000, jobsPerWindow: 10_000, windows: 3, windowTimeoutMs: 30_000 },
+  overhead: { warmup: 1000, sequential: 2000, concurrent: 6000, inFlight: 100 },
+};
+
+export const QUICK: Sizes = {
+  inflight: { workerCounts: [2], warmupJobs: 500, jobsPerWindow: 2000, windows: 1, windowTimeoutMs: 20_000 },
+  batched: { workerCounts: [2], concurrency: 64, warmupJobs: 2000, jobsPerWindow: 10_000, windows: 1, windowTimeoutMs: 20_000 },
+  pickup: { samples: 200, warmup: 20, gapMs: 10 },
+  claim: { inFlight: 100, requests: 3000, warmup: 500 },
+  depth: { depths: [10_000, 100_000], workers: 2, concurrency: 64, warmupJobs: 1000, jobsPerWindow: 5000, windows: 1, windowTimeoutMs: 20_000 },
+  overhead: { warmup: 500, sequential: 500, concurrent: 2000, inFlight: 100 },
+};
+
+const flag = z.union([z.boolean(), z.enum(["1", "0", "true", "false", ""]).transform((v) => v === "1" || v === "true")]);
+
+const BenchConfigSchema = z.strictObject({
+  /** A short smoke run with small counts (--quick, BENCH_QUICK=1); default false: the full run. */
+  quick: flag.default(false),
+  /** Scenarios to run (--only a,b or BENCH_ONLY); default all, in the order of SCENARIOS. */
+  only: z
+    .string()
+    .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(SCENARIOS)).min(1))
+    .optional(),
+  /** Write a V8 CPU profile of each coordinator (--profile, BENCH_PROFILE=1); default false. */
+  profile: flag.default(false),
+  /** Where the JSON goes (--out, BENCH_OUT); default tools/bench/results/latest.json. */
+  out: z.string().min(1).default(resolve(ROOT, "tools/bench/results/latest.json")),
+});
+
+export interface BenchConfig {
+  quick: boolean;
+  scenarios: ScenarioName[];
+  /** Directory for coordinator CPU profiles, when profiling. */
+  profileDir: string | undefined;
+  out: string;
+  sizes: Sizes;
+}
+
+/** Flags win over env; a bad value stops the run with the setting named. */
+export function parseBenchConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: { quick: { type: "boolean" }, only: { type: "string" }, profile: { type: "boolean" }, out: { type: "string" } },
+    strict: true,
+  });
+  const fromEnv = { quick: env.BENCH_QUICK, only: env.BENCH_ONLY, profile: env.BENCH_PROFILE, out: env.BENCH_OUT };
+  const merged = Object.fromEntries(
+    Object.keys(fromEnv).map((k) => [k, (values as Record<string, unknown>)[k] ?? fromEnv[k as keyof typeof fromEnv] ?? undefined]),
+  );
+  const parsed = BenchConfigSchema.safeParse(Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined && v !== "")));
+  if (!parsed.success) {
+    const text = parsed.error.issues.map((i) => `${i.path.join(".") || "(config)"}: ${i.message}`).join("; ");
+    throw new Error(`bench: invalid configuration: ${text} (flags --quick --only=${SCENARIOS.join(",")} --profile --out=FILE; env BENCH_*)`);
+  }
+  const c = parsed.data;
+  return {
+    quick: c.quick,
+    scenarios: c.only ?? [...SCENARIOS],
+    profileDir: c.profile ? resolve(dirname(c.out), "profiles") : undefined,
+    out: resolve(c.out),
+    sizes: c.quick ? QUICK : FULL,
+  };
+}
