@@ -69,6 +69,8 @@ export function parseConfig<S extends z.ZodObject>(
   envMap: Record<string, string>,
   overrides: Record<string, unknown>,
   env: NodeJS.ProcessEnv = process.env,
+  /** Config key → CLI flag where the flag is not the key in kebab case. */
+  flagOf: Record<string, string> = {},
 ): Readonly<z.output<S>> {
   const fromEnv: Record<string, unknown> = {};
   for (const [name, key] of Object.entries(envMap)) {
@@ -83,7 +85,7 @@ export function parseConfig<S extends z.ZodObject>(
     const text = parsed.error.issues
       .map((i) => {
         const key = String(i.path[0] ?? "");
-        const hint = envOf[key] ? ` (flag --${kebab(key)} or env ${envOf[key]})` : "";
+        const hint = envOf[key] ? ` (flag --${flagOf[key] ?? kebab(key)} or env ${envOf[key]})` : "";
         return `${i.path.join(".") || "(config)"}${hint}: ${i.message}`;
       })
       .join("; ");
@@ -97,5 +99,5 @@ function kebab(key: string): string {
 }
 
 export function parseCoordinatorConfig(overrides: CoordinatorConfigInput | Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
-  return parseConfig(CoordinatorConfigSchema, COORDINATOR_ENV, overrides, env);
+  return parseConfig(CoordinatorConfigSchema, COORDINATOR_ENV, overrides, env, { plugins: "plugin" });
 }

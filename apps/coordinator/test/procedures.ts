@@ -37,6 +37,12 @@ export const VALID_INPUT: Record<string, Record<string, unknown>> = {
   "workers.bye": { workerId: "no-such-worker" },
   "tokens.create": { name: "t", role: "reader" },
   "tokens.revoke": { id: "no-such-token" },
+  // Procedures that take no input still have a strict empty one, so a stray body is refused.
+  "queues.list": {},
+  "workers.list": {},
+  "tokens.list": {},
+  "system.health": {},
+  "system.status": {},
 };
 
 /** The permission each procedure needs (roles.ts); "public" needs no token. */

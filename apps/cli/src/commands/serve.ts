@@ -84,7 +84,7 @@ export function workerCommand(): Command {
           pollMs: o.pollMs,
           labels: o.labels,
           logLevel: o.logLevel,
-        });
+        }, process.env, { url: "coordinator", plugins: "plugin" });
         const { done } = await startWorker(config, { handleSignals: true });
         await done;
       }),

@@ -1,3 +1,4 @@
+import { NoInput } from "../schemas/common.ts";
 import { z } from "zod";
 import { procedureFor, router } from "../trpc.ts";
 import { ByeInput, ByeOutput, RegisterInput, RegisterOutput, WorkerInfo } from "../schemas/workers.ts";
@@ -8,5 +9,5 @@ const lease = procedureFor("lease");
 export const workersRouter = router({
   register: lease.input(RegisterInput).output(RegisterOutput).mutation(({ ctx, input }) => ctx.services.workers.register(ctx.principal, input)),
   bye: lease.input(ByeInput).output(ByeOutput).mutation(({ ctx, input }) => ctx.services.workers.bye(ctx.principal, input.workerId)),
-  list: read.output(z.array(WorkerInfo)).query(({ ctx }) => ctx.services.workers.list(ctx.principal)),
+  list: read.input(NoInput).output(z.array(WorkerInfo)).query(({ ctx }) => ctx.services.workers.list(ctx.principal)),
 });

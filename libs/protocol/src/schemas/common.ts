@@ -26,3 +26,6 @@ export const EpochMs = z.number().int().nonnegative();
  * serialises it anyway, so a payload is stringified once, not twice.
  */
 export const JsonValue = z.unknown();
+
+/** Input of procedures that take none: refuses a stray body instead of ignoring it. */
+export const NoInput = z.strictObject({}).optional();
