@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ERROR_CODES, ERROR_DOCS, TRPC_CODE_OF, DroverError, PERMISSIONS, ROLES, roleAllows } from "../src/index.ts";
 
@@ -8,6 +10,11 @@ describe("error catalog", () => {
       expect(TRPC_CODE_OF[code], code).toBeTruthy();
     }
     expect(Object.keys(ERROR_DOCS).sort()).toEqual([...ERROR_CODES].sort());
+  });
+
+  it("lists every code in the README's error table", () => {
+    const readme = readFileSync(resolve(import.meta.dirname, "../../../README.md"), "utf8");
+    for (const code of ERROR_CODES) expect(readme, code).toContain(`| \`${code}\` |`);
   });
 
   it("says which errors a retry can cure", () => {
