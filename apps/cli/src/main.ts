@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // The one `drover` CLI. Settings come from flags, then DROVER_* env, then an optional .env.
-import "dotenv/config";
+import { config as loadDotenv } from "dotenv";
 import { Command } from "commander";
 import { queuesCommand, statusCommand, tokensCommand, workersCommand } from "./commands/admin.ts";
 import { jobsCommand } from "./commands/jobs.ts";
 import { coordinatorCommand, upCommand, workerCommand } from "./commands/serve.ts";
+
+// An optional .env in the working directory; it never overrides variables already set.
+loadDotenv({ quiet: true });
 
 const program = new Command("drover")
   .description("Drover: a coordinator hands out leases on jobs; workers on many machines run them with plugins")

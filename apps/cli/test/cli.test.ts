@@ -1,6 +1,6 @@
 import { createDroverClient } from "@drover/protocol";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -44,6 +44,13 @@ describe("drover CLI", () => {
     const r2 = run(["coordinator"], { env: { DROVER_DEFAULT_LEASE_SECONDS: "-1" } });
     expect(await r2.exited).toBe(2);
     expect(r2.output()).toContain("defaultLeaseSeconds (flag --default-lease-seconds or env DROVER_DEFAULT_LEASE_SECONDS)");
+    // A .env in the working directory is read too.
+    const cwd = mkdtempSync(join(tmpdir(), "drover-env-"));
+    writeFileSync(join(cwd, ".env"), "DROVER_PORT=notaport\n");
+    const r3 = run(["coordinator"], { cwd });
+    expect(await r3.exited).toBe(2);
+    expect(r3.output()).toContain("port (flag --port or env DROVER_PORT)");
+    rmSync(cwd, { recursive: true, force: true });
   });
 
   it("`drover up` starts a coordinator on SQLite under ./.drover with local workers and prints the URL and an admin token", async () => {
