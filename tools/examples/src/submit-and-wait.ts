@@ -27,4 +27,4 @@ do {
   for (const job of page.jobs) if (ids.has(job.id)) outcome[job.status] = (outcome[job.status] ?? 0) + 1;
   cursor = page.nextCursor ?? undefined;
 } while (cursor !== undefined);
-console.log("outcome:", outcome);
+console.log(`outcome: ${JSON.stringify(outcome)}`);

@@ -44,7 +44,7 @@ describe("README examples", () => {
       const code = await new Promise((r) => script.on("exit", r));
       expect(code, out).toBe(0);
       expect(out).toContain("submitted 1000 jobs");
-      expect(out).toContain("outcome: { succeeded: 1000 }");
+      expect(out).toContain('outcome: {"succeeded":1000}');
     } finally {
       await worker.shutdown(0);
     }
