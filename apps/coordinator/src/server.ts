@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from "fastify";
-import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from "@trpc/server/adapters/fastify";
 import { TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
-import { appRouter, type AppRouter, type DroverContext, type DroverServices, type Principal } from "@drover/protocol";
+import type { DroverContext, DroverServices, Principal } from "@drover/protocol";
+import { registerTrpcRoutes } from "./trpc-handler.ts";
 
 export interface ServerOptions {
   services: DroverServices;
@@ -43,26 +43,27 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
   app.get("/healthz", async () => ({ ok: true }));
 
-  app.register(fastifyTRPCPlugin, {
-    prefix: "/trpc",
-    trpcOptions: {
-      router: appRouter,
-      allowMethodOverride: true,
-      createContext({ req }): DroverContext {
-        const header = req.headers.authorization;
-        if (!header) return { services: opts.services, principal: null };
-        const match = /^Bearer\s+(\S+)$/i.exec(header);
-        const principal = match ? opts.authenticate(match[1]!) : null;
-        return {
-          services: opts.services,
-          principal,
-          authError: principal ? undefined : match ? "unknown or revoked token" : "authorization header must be 'Bearer <token>'",
-        };
-      },
-      onError({ error, path }) {
-        if (error.code === "INTERNAL_SERVER_ERROR") app.log.error({ err: error.cause ?? error, path }, "procedure failed");
-      },
-    } satisfies FastifyTRPCPluginOptions<AppRouter>["trpcOptions"],
+  // JSON bodies; an empty one is "no input" (the typed client sends none for input-less calls).
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    if (body === "") return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(Object.assign(new Error("the request body is not valid JSON"), { statusCode: 400 }), undefined);
+    }
+  });
+
+  registerTrpcRoutes(app, (req): DroverContext => {
+    const header = req.headers.authorization;
+    if (!header) return { services: opts.services, principal: null };
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const principal = match ? opts.authenticate(match[1]!) : null;
+    return {
+      services: opts.services,
+      principal,
+      authError: principal ? undefined : match ? "unknown or revoked token" : "authorization header must be 'Bearer <token>'",
+    };
   });
   return app;
 }

@@ -1,6 +1,7 @@
 import { NonRetryableError, type JobType } from "@drover/jobs";
 import type { JobError, Lease } from "@drover/protocol";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -52,17 +53,24 @@ export async function runJob(job: RunningJob, type: JobType, workRoot: string): 
   const { lease } = job;
   const signal = job.controller.signal;
   const workDir = join(workRoot, `job-${lease.jobId}-${lease.attempt}-${randomBytes(4).toString("hex")}`);
+  // The work dir is made on first use: most attempts of light job types never touch it.
+  let made = false;
   try {
     const payload = type.payload.safeParse(lease.payload);
     if (!payload.success) throw new NonRetryableError(`payload does not match '${type.name}': ${payload.error.message}`, { code: "PAYLOAD_INVALID" });
-    await mkdir(workDir, { recursive: true });
     const result = await type.run({
       jobId: lease.jobId,
       attempt: lease.attempt,
       maxAttempts: lease.maxAttempts,
       payload: payload.data,
       signal,
-      workDir,
+      get workDir() {
+        if (!made) {
+          mkdirSync(workDir, { recursive: true });
+          made = true;
+        }
+        return workDir;
+      },
       progress: (fraction, message) => {
         job.progress = { fraction: Math.min(1, Math.max(0, fraction)), ...(message !== undefined ? { message: message.slice(0, 1000) } : {}) };
       },
@@ -83,6 +91,6 @@ export async function runJob(job: RunningJob, type: JobType, workRoot: string): 
     if (signal.aborted && signal.reason instanceof LeaseEndedError) return { kind: "abandoned", why: signal.reason.why };
     return { kind: "failed", ...toJobError(error) };
   } finally {
-    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    if (made) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
   }
 }

@@ -1,13 +1,14 @@
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import type { AppRouter } from "./router/index.ts";
 import { isDroverErrorCode, type DroverErrorCode } from "./errors.ts";
+import { nodeFetch } from "./node-fetch.ts";
 
 export interface DroverClientOptions {
   /** Coordinator base URL, e.g. `http://127.0.0.1:7400`. The tRPC endpoint is `<url>/trpc`. */
   url: string;
   /** Bearer token; omit only to call `system.health`. */
   token?: string | undefined;
-  /** Replace the global fetch (tests, proxies). */
+  /** The fetch to call with; default a keep-alive node:http one (`globalThis.fetch` works too). */
   fetch?: typeof fetch;
 }
 
@@ -22,7 +23,7 @@ export function createDroverClient(options: DroverClientOptions) {
       httpLink({
         url: `${base}/trpc`,
         methodOverride: "POST",
-        ...(options.fetch ? { fetch: options.fetch } : {}),
+        fetch: (options.fetch ?? nodeFetch) as typeof fetch,
         headers: () => (options.token ? { authorization: `Bearer ${options.token}` } : {}),
       }),
     ],

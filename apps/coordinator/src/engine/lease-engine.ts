@@ -43,6 +43,9 @@ export class LeaseEngine {
          WHERE status = 'queued' AND type = ? AND queue = ? AND run_after <= ?
          ORDER BY priority DESC, run_after, id LIMIT ?`,
       ),
+      runnable: c.prepare(
+        `SELECT 1 FROM jobs INDEXED BY jobs_claim_idx WHERE status = 'queued' AND type = ? AND queue = ? AND run_after <= ? LIMIT 1`,
+      ),
       lease: c.prepare(
         `UPDATE jobs SET status = 'leased', attempts = attempts + 1, lease_id = ?, lease_expires_at = ?, worker_id = ?,
            started_at = ?, updated_at = ?, progress_fraction = NULL, progress_message = NULL
@@ -106,7 +109,17 @@ export class LeaseEngine {
   }
 
   claim(workerId: string, types: readonly string[], max: number): LeaseRecord[] {
-    return this.client.transaction(() => this.claimIn(workerId, types, max, Date.now())).immediate();
+    // An empty claim (every long-poll wake-up with nothing runnable) needs no write
+    // transaction. better-sqlite3 is synchronous, so nothing in this process can change
+    // the queue between this check and the transaction below.
+    const now = Date.now();
+    if (!this.anyRunnable(types, now)) return [];
+    return this.client.transaction(() => this.claimIn(workerId, types, max, now)).immediate();
+  }
+
+  private anyRunnable(types: readonly string[], now: number): boolean {
+    for (const [type, queue] of this.state.claimablePairs(types, now)) if (this.stmts.runnable.get(type, queue, now)) return true;
+    return false;
   }
 
   private matches(row: CurrentRow | undefined, ref: LeaseRef): row is CurrentRow {
