@@ -17,7 +17,8 @@ const depConstraints = [
 const boundaries = (allow) => ["error", { enforceBuildableLibDependency: false, allow, depConstraints }];
 
 export default [
-  { ignores: ["**/node_modules/**", "**/dist/**", "**/.drover/**", "**/drizzle/**"] },
+  // Each project's vitest.config.ts only re-exports the root vitest.shared.ts.
+  { ignores: ["**/node_modules/**", "**/dist/**", "**/.drover/**", "**/drizzle/**", "**/vitest.config.ts"] },
   {
     files: ["**/*.ts", "**/*.mts", "**/*.js", "**/*.mjs"],
     languageOptions: { parser: tseslint.parser, ecmaVersion: "latest", sourceType: "module" },
