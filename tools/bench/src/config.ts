@@ -8,10 +8,14 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Sizes of each scenario. The full preset is bounded to about ten minutes on 2 cores. */
 export interface Sizes {
-  /** One job in flight per worker: worker processes of concurrency 1; the completion carries `next`. */
-  inflight: { workerCounts: number[]; warmupJobs: number; jobsPerWindow: number; windows: number; windowTimeoutMs: number };
-  /** Batched claims and completes: worker processes of concurrency 64. */
-  batched: { workerCounts: number[]; concurrency: number; warmupJobs: number; jobsPerWindow: number; windows: number; windowTimeoutMs: number };
+  /**
+   * One job in flight per worker: worker processes of concurrency 1; the completion carries
+   * `next`. Each window drains about `windowSeconds` worth of jobs at the warm-up's rate
+   * (at most `maxJobsPerWindow`), so the run takes the same time however fast the code is.
+   */
+  inflight: { workerCounts: number[]; warmupJobs: number; windowSeconds: number; maxJobsPerWindow: number; windows: number; windowTimeoutMs: number };
+  /** Batched claims and completes: worker processes of concurrency 64; windows sized as above. */
+  batched: { workerCounts: number[]; concurrency: number; warmupJobs: number; windowSeconds: number; maxJobsPerWindow: number; windows: number; windowTimeoutMs: number };
   /** Enqueue → job start on an empty queue, one job at a time, one long-polling worker. */
   pickup: { samples: number; warmup: number; gapMs: number };
   /** `leases.acquire` (max 1, waitMs 0) latency with `inFlight` calls outstanding. */
@@ -23,17 +27,17 @@ export interface Sizes {
 }
 
 export const FULL: Sizes = {
-  inflight: { workerCounts: [2, 4], warmupJobs: 1000, jobsPerWindow: 5000, windows: 3, windowTimeoutMs: 30_000 },
-  batched: { workerCounts: [1, 2], concurrency: 64, warmupJobs: 3000, jobsPerWindow: 15_000, windows: 3, windowTimeoutMs: 30_000 },
+  inflight: { workerCounts: [2, 4], warmupJobs: 2000, windowSeconds: 8, maxJobsPerWindow: 200_000, windows: 3, windowTimeoutMs: 30_000 },
+  batched: { workerCounts: [1, 2], concurrency: 64, warmupJobs: 10_000, windowSeconds: 6, maxJobsPerWindow: 500_000, windows: 3, windowTimeoutMs: 30_000 },
   pickup: { samples: 1000, warmup: 100, gapMs: 10 },
-  claim: { inFlight: 100, requests: 15_000, warmup: 2000 },
-  depth: { depths: [10_000, 1_000_000], workers: 2, concurrency: 64, warmupJobs: 5000, jobsPerWindow: 10_000, windows: 3, windowTimeoutMs: 30_000 },
+  claim: { inFlight: 100, requests: 30_000, warmup: 3000 },
+  depth: { depths: [10_000, 1_000_000], workers: 2, concurrency: 64, warmupJobs: 5000, jobsPerWindow: 10_000, windows: 5, windowTimeoutMs: 30_000 },
   overhead: { warmup: 1000, sequential: 2000, concurrent: 6000, inFlight: 100 },
 };
 
 export const QUICK: Sizes = {
-  inflight: { workerCounts: [2], warmupJobs: 500, jobsPerWindow: 2000, windows: 1, windowTimeoutMs: 20_000 },
-  batched: { workerCounts: [2], concurrency: 64, warmupJobs: 2000, jobsPerWindow: 10_000, windows: 1, windowTimeoutMs: 20_000 },
+  inflight: { workerCounts: [2], warmupJobs: 500, windowSeconds: 2, maxJobsPerWindow: 20_000, windows: 1, windowTimeoutMs: 20_000 },
+  batched: { workerCounts: [2], concurrency: 64, warmupJobs: 2000, windowSeconds: 2, maxJobsPerWindow: 50_000, windows: 1, windowTimeoutMs: 20_000 },
   pickup: { samples: 200, warmup: 20, gapMs: 10 },
   claim: { inFlight: 100, requests: 3000, warmup: 500 },
   depth: { depths: [10_000, 100_000], workers: 2, concurrency: 64, warmupJobs: 1000, jobsPerWindow: 5000, windows: 1, windowTimeoutMs: 20_000 },

@@ -23,6 +23,7 @@ export class DbProbe {
       // Uses the partial index over leased jobs.
       leased: this.db.prepare(`SELECT count(*) AS n FROM jobs WHERE status = 'leased'`),
       failed: this.db.prepare(`SELECT count(*) AS n FROM jobs WHERE status = 'failed'`),
+      queued: this.db.prepare(`SELECT count(*) AS n FROM jobs WHERE queue = ? AND status = 'queued'`),
       leasedAt: this.db.prepare(`SELECT e.at FROM job_events e WHERE e.job_id = ? AND e.kind = 'leased' ORDER BY e.id LIMIT 1`),
     };
   }
@@ -34,6 +35,11 @@ export class DbProbe {
 
   leased(): number {
     return (this.stmts.leased.get() as { n: number }).n;
+  }
+
+  /** Jobs of `queue` waiting to be claimed. */
+  queued(queue: string): number {
+    return (this.stmts.queued.get(queue) as { n: number }).n;
   }
 
   failed(): number {

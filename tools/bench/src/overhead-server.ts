@@ -3,11 +3,12 @@
 // Each layer answers POST /trpc/leases.acquire with the same canned one-lease body the
 // coordinator would send, so the same typed client drives every layer and the difference
 // between layers is the server-side cost of that layer alone:
-//   http     node:http: read the body, JSON.parse it, JSON.stringify the answer;
+//   http       node:http: read the body, JSON.parse it, JSON.stringify the answer;
 //   fastify    a Fastify route, with the coordinator's Fastify options;
-//   trpc-bare  Fastify + the tRPC adapter + a one-procedure router: no middleware, no zod;
-//   trpc       Fastify + the tRPC adapter + Drover's real appRouter (role middleware, zod
-//              input and output validation) over a stub lease service: no SQLite.
+//   trpc-bare  Fastify + @trpc/server's Fastify adapter + a one-procedure router: no middleware, no zod;
+//   trpc       the same adapter + Drover's real appRouter (role middleware, zod input
+//              parsing, and output parsing where the router declares it) over a stub
+//              lease service: no SQLite.
 // It prints `listening on <url>` once ready.
 import { initTRPC } from "@trpc/server";
 import { fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";

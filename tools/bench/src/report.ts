@@ -52,6 +52,10 @@ export interface Report {
   durationSec: number;
   machine: Record<string, unknown>;
   config: unknown;
+  /** CPU other processes used during each scenario, % of one core (see machine.ts). */
+  interference: Record<string, number | undefined>;
+  /** The commit and uncommitted changes measured, and the scenarios during which they changed. */
+  code: { atStart: unknown; atEnd: unknown; changedDuring: string[] };
   table: (Row & { met?: boolean | undefined })[];
   scenarios: Record<string, unknown>;
   errors: { scenario: string; message: string }[];

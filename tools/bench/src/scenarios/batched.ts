@@ -10,14 +10,14 @@ export async function batchedScenario(config: BenchConfig, log: (line: string) =
   const s = config.sizes.batched;
   const runs: DrainRun[] = [];
   for (const workers of s.workerCounts) {
-    log(`batched: ${workers} worker processes × concurrency ${s.concurrency}`);
+    log(`batched: ${workers} worker process${workers === 1 ? "" : "es"} × concurrency ${s.concurrency}`);
     runs.push(await runDrain({ name: `batched-${workers}x${s.concurrency}`, workers, ...s, cpuProfileDir: config.profileDir }, log));
   }
   return {
     name: "batched",
     rows: runs.map((r) => ({
       scenario: "drain, batched",
-      metric: `${r.workers} workers × ${r.concurrency}, median of ${r.windows.length}`,
+      metric: `${r.workers} worker${r.workers === 1 ? "" : "s"} × ${r.concurrency}, median of ${r.windows.length}`,
       value: r.jobsPerSec,
       unit: "jobs/s",
       target: { op: ">=", bound: 50_000 },

@@ -15,7 +15,7 @@ export interface ClaimDetail {
   claimsPerSec: number;
   /** Coordinator CPU per claim, µs (Linux /proc accounting). */
   serverCpuUsPerClaim: number | undefined;
-  /** This process's CPU per call (typed client + fetch), µs. */
+  /** This process's CPU per call (the typed client), µs. */
   clientCpuUsPerCall: number;
 }
 

@@ -33,14 +33,12 @@ async function runDepth(config: BenchConfig, depth: number, log: (line: string) 
   // The warm-up drains the extra jobs seeded for it, leaving `depth` queued.
   const warmup = await drainWindow(h, NOOP.type, s.warmupJobs, s.windowTimeoutMs);
   const windows: DrainWindow[] = [];
-  let queued = depth + s.warmupJobs - warmup.jobs;
   for (let i = 0; i < s.windows; i++) {
-    if (queued < depth) {
-      await submitNoops(h.admin, depth - queued);
-      queued = depth;
-    }
+    // Counted, not computed: a window drains a few more than it measures (the leases out
+    // when it pauses the queue).
+    const queued = h.probe.queued(NOOP.type);
+    if (queued < depth) await submitNoops(h.admin, depth - queued);
     const w = await drainWindow(h, NOOP.type, perWindow, s.windowTimeoutMs);
-    queued -= w.jobs;
     log(`  window ${i + 1}/${s.windows}: ${w.jobs} jobs in ${w.ms} ms = ${Math.round(w.jobsPerSec)} jobs/s${w.timedOut ? " (hit the time limit)" : ""}`);
     windows.push(w);
   }

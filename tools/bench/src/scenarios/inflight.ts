@@ -10,14 +10,14 @@ export async function inflightScenario(config: BenchConfig, log: (line: string) 
   const s = config.sizes.inflight;
   const runs: DrainRun[] = [];
   for (const workers of s.workerCounts) {
-    log(`inflight: ${workers} worker processes × concurrency 1`);
+    log(`inflight: ${workers} worker process${workers === 1 ? "" : "es"} × concurrency 1`);
     runs.push(await runDrain({ name: `inflight-${workers}x1`, workers, concurrency: 1, ...s, cpuProfileDir: config.profileDir }, log));
   }
   return {
     name: "inflight",
     rows: runs.map((r) => ({
       scenario: "drain, 1 in flight/worker",
-      metric: `${r.workers} workers × 1, median of ${r.windows.length}`,
+      metric: `${r.workers} worker${r.workers === 1 ? "" : "s"} × 1, median of ${r.windows.length}`,
       value: r.jobsPerSec,
       unit: "jobs/s",
       target: { op: ">=", bound: 7000 },

@@ -15,8 +15,8 @@ type Layer = (typeof STUB_LAYERS)[number] | "coordinator";
 const LABEL: Record<Layer, string> = {
   http: "node:http",
   fastify: "+ Fastify",
-  "trpc-bare": "+ tRPC adapter",
-  trpc: "+ Drover router (auth mw, zod in/out)",
+  "trpc-bare": "+ tRPC Fastify adapter",
+  trpc: "+ Drover router (role mw, zod)",
   coordinator: "coordinator (+ token, engine, SQLite)",
 };
 
@@ -85,6 +85,6 @@ export async function overheadScenario(config: BenchConfig, log: (line: string) 
       : [{ scenario: "request cost (acquire)", metric: `${LABEL[r.layer]}: server CPU/req`, value: r.concurrent.serverCpuUsPerRequest, unit: "µs" }]),
   ]);
   const clientCpu = results[0]!.concurrent.clientCpuUsPerRequest;
-  rows.push({ scenario: "request cost (acquire)", metric: "typed client (tRPC + fetch): CPU/req", value: clientCpu, unit: "µs" });
+  rows.push({ scenario: "request cost (acquire)", metric: "typed client (bench side): CPU/req", value: clientCpu, unit: "µs" });
   return { name: "overhead", rows, detail: results };
 }
