@@ -29,8 +29,7 @@ export class LeaseEngine {
   private readonly client: Database.Database;
   private readonly events: EventLog;
   private readonly stmts;
-  private readonly leasePrefix = randomBytes(6).toString("hex");
-  private leaseCounter = 0;
+  private readonly leasePrefix = `${randomBytes(6).toString("hex")}.`;
 
   constructor(private readonly state: EngineState) {
     this.client = state.db.$client;
@@ -46,17 +45,32 @@ export class LeaseEngine {
       runnable: c.prepare(
         `SELECT 1 FROM jobs INDEXED BY jobs_claim_idx WHERE status = 'queued' AND type = ? AND queue = ? AND run_after <= ? LIMIT 1`,
       ),
-      lease: c.prepare(
-        `UPDATE jobs SET status = 'leased', attempts = attempts + 1, lease_id = ?, lease_expires_at = ?, worker_id = ?,
-           started_at = ?, updated_at = ?, progress_fraction = NULL, progress_message = NULL
-         WHERE id = ? AND status = 'queued' RETURNING attempts`,
+      // Set-based: one statement leases a whole batch (ids as a JSON array). The lease id is
+      // this process's random prefix + job id + the new attempt, so it is unique per attempt.
+      leaseMany: c.prepare(
+        `UPDATE jobs SET status = 'leased', attempts = attempts + 1, lease_id = @prefix || id || '.' || (attempts + 1),
+           lease_expires_at = @now + lease_seconds * 1000, worker_id = @worker, started_at = @now, updated_at = @now,
+           progress_fraction = NULL, progress_message = NULL
+         WHERE id IN (SELECT value FROM json_each(@ids)) AND status = 'queued'
+         RETURNING id, attempts, lease_id AS leaseId, lease_expires_at AS leaseExpiresAt`,
+      ),
+      // One job_events row per [jobId, attempt] pair of a JSON array.
+      eventsMany: c.prepare(
+        `INSERT INTO job_events (job_id, at, kind, attempt, worker_id, data)
+         SELECT value ->> 0, @at, @kind, value ->> 1, @worker, NULL FROM json_each(@rows)`,
+      ),
+      currentMany: c.prepare(
+        `SELECT id, status, attempts, lease_id AS leaseId, max_attempts AS maxAttempts, type, lease_seconds AS leaseSeconds
+         FROM jobs WHERE id IN (SELECT value FROM json_each(?))`,
+      ),
+      // [jobId, resultJsonText | null] pairs of a JSON array.
+      succeedMany: c.prepare(
+        `UPDATE jobs SET status = 'succeeded', result = j.result, error = NULL, finished_at = @now, updated_at = @now,
+           lease_expires_at = NULL, progress_fraction = 1
+         FROM (SELECT value ->> 0 AS id, value ->> 1 AS result FROM json_each(@items)) AS j WHERE jobs.id = j.id`,
       ),
       current: c.prepare(
         `SELECT id, status, attempts, lease_id AS leaseId, max_attempts AS maxAttempts, type, lease_seconds AS leaseSeconds FROM jobs WHERE id = ?`,
-      ),
-      succeed: c.prepare(
-        `UPDATE jobs SET status = 'succeeded', result = ?, error = NULL, finished_at = ?, updated_at = ?, lease_expires_at = NULL,
-           progress_fraction = 1 WHERE id = ?`,
       ),
       failForGood: c.prepare(
         `UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, updated_at = ?, lease_expires_at = NULL WHERE id = ?`,
@@ -82,10 +96,6 @@ export class LeaseEngine {
     };
   }
 
-  private nextLeaseId(): string {
-    return `${this.leasePrefix}${(++this.leaseCounter).toString(36)}`;
-  }
-
   /** Claims up to `max` runnable jobs of `types` for `workerId`. Call inside a transaction. */
   private claimIn(workerId: string, types: readonly string[], max: number, now: number): LeaseRecord[] {
     const pairs = this.state.claimablePairs(types, now);
@@ -96,16 +106,20 @@ export class LeaseEngine {
       rows.sort((a, b) => b.priority - a.priority || a.runAfter - b.runAfter || a.id - b.id);
       rows = rows.slice(0, max);
     }
-    const leases: LeaseRecord[] = [];
-    for (const row of rows) {
-      const leaseId = this.nextLeaseId();
-      const expiresAt = now + row.leaseSeconds * 1000;
-      const updated = this.stmts.lease.get(leaseId, expiresAt, workerId, now, now, row.id) as { attempts: number } | undefined;
-      if (!updated) continue;
-      this.events.append(row.id, now, "leased", updated.attempts, workerId);
-      leases.push(leaseFromRow({ ...row, leaseId, attempts: updated.attempts, leaseExpiresAt: expiresAt }));
-    }
-    return leases;
+    if (rows.length === 0) return [];
+    const updated = this.stmts.leaseMany.all({ prefix: this.leasePrefix, now, worker: workerId, ids: JSON.stringify(rows.map((r) => r.id)) }) as {
+      id: number;
+      attempts: number;
+      leaseId: string;
+      leaseExpiresAt: number;
+    }[];
+    this.stmts.eventsMany.run({ at: now, kind: "leased", worker: workerId, rows: JSON.stringify(updated.map((u) => [u.id, u.attempts])) });
+    const byId = new Map(updated.map((u) => [u.id, u]));
+    // In claim order (RETURNING's order is not guaranteed).
+    return rows.flatMap((row) => {
+      const u = byId.get(row.id);
+      return u ? [leaseFromRow({ ...row, leaseId: u.leaseId, attempts: u.attempts, leaseExpiresAt: u.leaseExpiresAt })] : [];
+    });
   }
 
   claim(workerId: string, types: readonly string[], max: number): LeaseRecord[] {
@@ -141,15 +155,26 @@ export class LeaseEngine {
     return this.client
       .transaction(() => {
         const now = Date.now();
+        const current = new Map(
+          (this.stmts.currentMany.all(JSON.stringify(items.map((i) => i.jobId))) as CurrentRow[]).map((r) => [r.id, r]),
+        );
+        const done: [number, string | null][] = [];
+        const events: [number, number][] = [];
+        const settled = new Set<number>();
         const outcomes: SettleOutcome[] = items.map((item, i) => {
-          const row = this.stmts.current.get(item.jobId) as CurrentRow | undefined;
+          const row = current.get(item.jobId);
           if (!this.matches(row, item)) return conflict(item.jobId, row);
-          if (row.status === "succeeded") return { jobId: item.jobId, outcome: "repeat", status: "succeeded" };
+          if (row.status === "succeeded" || settled.has(item.jobId)) return { jobId: item.jobId, outcome: "repeat", status: "succeeded" };
           if (row.status !== "leased") return conflict(item.jobId, row);
-          this.stmts.succeed.run(results[i], now, now, item.jobId);
-          this.events.append(item.jobId, now, "succeeded", row.attempts, workerId);
+          settled.add(item.jobId);
+          done.push([item.jobId, results[i] ?? null]);
+          events.push([item.jobId, row.attempts]);
           return { jobId: item.jobId, outcome: "ok", status: "succeeded" };
         });
+        if (done.length) {
+          this.stmts.succeedMany.run({ now, items: JSON.stringify(done) });
+          this.stmts.eventsMany.run({ at: now, kind: "succeeded", worker: workerId, rows: JSON.stringify(events) });
+        }
         throwIfSingleConflict(outcomes);
         const leases = next ? this.claimIn(workerId, next.types, next.max, now) : [];
         return { results: outcomes, next: leases };
