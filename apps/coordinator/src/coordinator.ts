@@ -1,6 +1,7 @@
 import { builtinSpecs } from "@drover/jobs/specs";
 import { loadPlugins, specOf, type JobTypeSpec } from "@drover/jobs";
 import { resolve } from "node:path";
+import { startCheckpointer } from "./db/checkpointer.ts";
 import { openDatabase } from "./db/open.ts";
 import { LeaseEngine } from "./engine/lease-engine.ts";
 import { startReaper } from "./engine/reaper.ts";
@@ -37,7 +38,8 @@ export interface StartOptions {
 export async function startCoordinator(config: CoordinatorConfig, options: StartOptions = {}): Promise<RunningCoordinator> {
   const plugins = config.plugins.length ? (await loadPlugins(config.plugins)).map(specOf) : [];
   const registry = new JobTypeRegistry([...builtinSpecs, ...plugins, ...(options.specs ?? [])], config.acceptUnknownTypes);
-  const db = openDatabase(config.db ?? resolve(config.dataDir, "drover.db"));
+  const dbFile = config.db ?? resolve(config.dataDir, "drover.db");
+  const db = openDatabase(dbFile);
   const state = new EngineState(db, registry, config);
   const engine = new LeaseEngine(state);
   let closing = false;
@@ -61,10 +63,12 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
 
   const app = buildServer({ services, authenticate: (t) => tokens.authenticate(t), logLevel: config.logLevel, bodyLimit: config.bodyLimit });
   const stopReaper = startReaper(engine, config.reaperIntervalMs, app.log);
+  const stopCheckpointer = dbFile === ":memory:" ? async () => {} : startCheckpointer(dbFile, 1000, (message) => app.log.warn({ message }, "WAL checkpoint failed; will try again"));
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     stopReaper();
+    await stopCheckpointer();
     db.$client.close();
     throw err;
   }
@@ -84,7 +88,8 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
       stopReaper();
       state.wakeups.close();
       await app.close();
-      db.$client.close();
+      await stopCheckpointer();
+      db.$client.close(); // the last connection to close checkpoints the WAL fully
     },
   };
 }

@@ -22,6 +22,8 @@ export function openDatabase(file: string): Db {
   client.pragma("synchronous = NORMAL");
   client.pragma("busy_timeout = 5000");
   client.pragma("foreign_keys = ON");
+  // Checkpoints run on their own thread (db/checkpointer.ts), not inside a request's commit.
+  if (file !== ":memory:") client.pragma("wal_autocheckpoint = 0");
   const db = drizzle(client, { schema }) as Db;
   migrate(db, { migrationsFolder: MIGRATIONS });
   return db;
