@@ -72,7 +72,8 @@ describe("job_events: every state change appends an event", () => {
     await t.admin.jobs.cancel.mutate({ id: id! });
     await t.admin.jobs.retry.mutate({ id: id! });
     [lease] = await w.client.leases.acquire.mutate({ workerId: w.workerId, types: ["noop"] });
-    expect(lease!.attempt).toBe(1); // a retry starts a fresh set of attempts
+    // The attempt keeps counting across a retry (it is the fencing token): the third lease is attempt 3.
+    expect(lease!.attempt).toBe(3);
     await w.client.leases.complete.mutate({ workerId: w.workerId, leases: [ref(lease!)] });
 
     const events = await t.admin.jobs.events.query({ id: id! });
@@ -83,8 +84,8 @@ describe("job_events: every state change appends an event", () => {
       ["leased", 2, w.workerId],
       ["cancelled", 2, w.workerId],
       ["retried", 2, null],
-      ["leased", 1, w.workerId],
-      ["succeeded", 1, w.workerId],
+      ["leased", 3, w.workerId],
+      ["succeeded", 3, w.workerId],
     ]);
     expect(events[4]!.data).toEqual({ by: "admin" });
     expect(events[5]!.data).toMatchObject({ by: "admin" });

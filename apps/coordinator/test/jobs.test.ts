@@ -170,12 +170,14 @@ describe("jobs", () => {
       expect(await t.admin.jobs.get.query({ id })).toEqual(before);
     }
     for (const id of [failedId!, cancelledId!]) {
+      const before = await t.admin.jobs.get.query({ id });
       const job = await t.admin.jobs.retry.mutate({ id });
-      expect(job).toMatchObject({ status: "queued", attempts: 0, workerId: null, finishedAt: null });
+      // Fresh attempts: the budget grows by maxAttempts, and attempts keeps counting (fencing).
+      expect(job).toMatchObject({ status: "queued", attempts: before.attempts, maxAttempts: before.attempts + before.maxAttempts, workerId: null, finishedAt: null });
     }
     const again = await w.client.leases.acquire.mutate({ workerId: w.workerId, types: ["noop"], max: 10 });
     expect(again.map((l) => l.jobId)).toEqual([failedId, cancelledId, queuedId]);
-    expect(again.slice(0, 2).map((l) => l.attempt)).toEqual([1, 1]);
+    expect(again.slice(0, 2).map((l) => l.attempt)).toEqual([2, 2]);
     expect(await failureOf(t.admin.jobs.retry.mutate({ id: 12345 }))).toMatchObject({ code: "NOT_FOUND" });
   });
 });

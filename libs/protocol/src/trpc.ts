@@ -28,7 +28,9 @@ const FALLBACK_CODE: Record<string, DroverErrorCode> = {
 function droverCodeOf(error: TRPCError): DroverErrorCode {
   const cause = error.cause;
   if (cause instanceof DroverError) return cause.code;
-  if (cause instanceof ZodError) return "INVALID_INPUT";
+  // An input that fails its schema is a BAD_REQUEST; a ZodError under any other code is an
+  // output that failed its schema: a coordinator bug, reported as INTERNAL.
+  if (cause instanceof ZodError) return error.code === "BAD_REQUEST" ? "INVALID_INPUT" : "INTERNAL";
   return FALLBACK_CODE[error.code] ?? "INTERNAL";
 }
 
@@ -36,7 +38,7 @@ const t = initTRPC.context<DroverContext>().create({
   errorFormatter({ shape, error }) {
     const droverCode = droverCodeOf(error);
     const message =
-      error.cause instanceof ZodError
+      error.cause instanceof ZodError && droverCode === "INVALID_INPUT"
         ? describeZodError(error.cause)
         : droverCode === "INTERNAL"
           ? "internal error" // details stay in the coordinator's log, never on the wire

@@ -35,7 +35,7 @@ export function startCheckpointer(file: string, intervalMs: number, onError: (me
   return () =>
     new Promise<void>((resolve) => {
       const timeout = setTimeout(() => void worker.terminate().then(() => resolve()), 2000);
-      worker.once("message", (m) => {
+      worker.on("message", (m) => {
         if (m === "stopped") {
           clearTimeout(timeout);
           void worker.terminate().then(() => resolve());

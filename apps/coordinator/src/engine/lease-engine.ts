@@ -1,13 +1,13 @@
 import type Database from "better-sqlite3";
-import { DroverError, MAX_JSON_BYTES, type JobError, type LeaseRecord, type LeaseRef, type SettleOutcome } from "@drover/protocol";
-import { randomBytes } from "node:crypto";
+import { DroverError, type JobError, type LeaseRecord, type LeaseRef, type SettleOutcome } from "@drover/protocol";
 import { leaseFromRow, type JobRow } from "../db/rows.ts";
+import { userJson } from "../json.ts";
 import { retryDelayMs } from "./backoff.ts";
 import { EventLog } from "./events.ts";
 import type { EngineState } from "./state.ts";
 
 type ClaimRow = Pick<JobRow, "id" | "type" | "queue" | "payload" | "leaseSeconds" | "maxAttempts" | "priority" | "runAfter">;
-type CurrentRow = Pick<JobRow, "id" | "status" | "attempts" | "leaseId" | "maxAttempts" | "type" | "leaseSeconds">;
+type CurrentRow = Pick<JobRow, "id" | "status" | "attempts" | "leaseId" | "maxAttempts" | "type" | "leaseSeconds" | "workerId">;
 
 export interface FailRequest extends LeaseRef {
   error: JobError;
@@ -29,7 +29,6 @@ export class LeaseEngine {
   private readonly client: Database.Database;
   private readonly events: EventLog;
   private readonly stmts;
-  private readonly leasePrefix = `${randomBytes(6).toString("hex")}.`;
 
   constructor(private readonly state: EngineState) {
     this.client = state.db.$client;
@@ -45,10 +44,10 @@ export class LeaseEngine {
       runnable: c.prepare(
         `SELECT 1 FROM jobs INDEXED BY jobs_claim_idx WHERE status = 'queued' AND type = ? AND queue = ? AND run_after <= ? LIMIT 1`,
       ),
-      // Set-based: one statement leases a whole batch (ids as a JSON array). The lease id is
-      // this process's random prefix + job id + the new attempt, so it is unique per attempt.
+      // Set-based: one statement leases a whole batch (ids as a JSON array). Lease ids are
+      // random: a worker must not be able to guess another worker's lease.
       leaseMany: c.prepare(
-        `UPDATE jobs SET status = 'leased', attempts = attempts + 1, lease_id = @prefix || id || '.' || (attempts + 1),
+        `UPDATE jobs SET status = 'leased', attempts = attempts + 1, lease_id = lower(hex(randomblob(12))),
            lease_expires_at = @now + lease_seconds * 1000, worker_id = @worker, started_at = @now, updated_at = @now,
            progress_fraction = NULL, progress_message = NULL
          WHERE id IN (SELECT value FROM json_each(@ids)) AND status = 'queued'
@@ -60,7 +59,7 @@ export class LeaseEngine {
          SELECT value ->> 0, @at, @kind, value ->> 1, @worker, NULL FROM json_each(@rows)`,
       ),
       currentMany: c.prepare(
-        `SELECT id, status, attempts, lease_id AS leaseId, max_attempts AS maxAttempts, type, lease_seconds AS leaseSeconds
+        `SELECT id, status, attempts, lease_id AS leaseId, max_attempts AS maxAttempts, type, lease_seconds AS leaseSeconds, worker_id AS workerId
          FROM jobs WHERE id IN (SELECT value FROM json_each(?))`,
       ),
       // [jobId, resultJsonText | null] pairs of a JSON array.
@@ -70,7 +69,7 @@ export class LeaseEngine {
          FROM (SELECT value ->> 0 AS id, value ->> 1 AS result FROM json_each(@items)) AS j WHERE jobs.id = j.id`,
       ),
       current: c.prepare(
-        `SELECT id, status, attempts, lease_id AS leaseId, max_attempts AS maxAttempts, type, lease_seconds AS leaseSeconds FROM jobs WHERE id = ?`,
+        `SELECT id, status, attempts, lease_id AS leaseId, max_attempts AS maxAttempts, type, lease_seconds AS leaseSeconds, worker_id AS workerId FROM jobs WHERE id = ?`,
       ),
       failForGood: c.prepare(
         `UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, updated_at = ?, lease_expires_at = NULL WHERE id = ?`,
@@ -107,7 +106,7 @@ export class LeaseEngine {
       rows = rows.slice(0, max);
     }
     if (rows.length === 0) return [];
-    const updated = this.stmts.leaseMany.all({ prefix: this.leasePrefix, now, worker: workerId, ids: JSON.stringify(rows.map((r) => r.id)) }) as {
+    const updated = this.stmts.leaseMany.all({ now, worker: workerId, ids: JSON.stringify(rows.map((r) => r.id)) }) as {
       id: number;
       attempts: number;
       leaseId: string;
@@ -136,8 +135,12 @@ export class LeaseEngine {
     return false;
   }
 
-  private matches(row: CurrentRow | undefined, ref: LeaseRef): row is CurrentRow {
-    return row !== undefined && row.leaseId === ref.leaseId && row.attempts === ref.attempt;
+  /**
+   * The fencing check: the lease id and attempt are the job's current ones, and the job is
+   * held by this worker (a requeued job has no worker; only its repeat can still match).
+   */
+  private matches(row: CurrentRow | undefined, ref: LeaseRef, workerId: string): row is CurrentRow {
+    return row !== undefined && row.leaseId === ref.leaseId && row.attempts === ref.attempt && (row.workerId === null || row.workerId === workerId);
   }
 
   /**
@@ -145,13 +148,7 @@ export class LeaseEngine {
    * A single stale lease throws LEASE_CONFLICT; in a batch each stale lease is reported.
    */
   complete(workerId: string, items: (LeaseRef & { result?: unknown })[], next?: { types: string[]; max: number }) {
-    const results = items.map((item) => {
-      const text = item.result === undefined ? null : JSON.stringify(item.result);
-      if (text !== null && Buffer.byteLength(text) > MAX_JSON_BYTES) {
-        throw new DroverError("PAYLOAD_TOO_LARGE", `leases.${items.indexOf(item)}.result: over ${MAX_JSON_BYTES} bytes of JSON; put big results in storage`);
-      }
-      return text;
-    });
+    const results = items.map((item, i) => (item.result === undefined ? null : userJson(item.result, `leases.${i}.result`)));
     return this.client
       .transaction(() => {
         const now = Date.now();
@@ -163,7 +160,7 @@ export class LeaseEngine {
         const settled = new Set<number>();
         const outcomes: SettleOutcome[] = items.map((item, i) => {
           const row = current.get(item.jobId);
-          if (!this.matches(row, item)) return conflict(item.jobId, row);
+          if (!this.matches(row, item, workerId)) return conflict(item.jobId, row);
           if (row.status === "succeeded" || settled.has(item.jobId)) return { jobId: item.jobId, outcome: "repeat", status: "succeeded" };
           if (row.status !== "leased") return conflict(item.jobId, row);
           settled.add(item.jobId);
@@ -191,7 +188,7 @@ export class LeaseEngine {
         const now = Date.now();
         const outcomes: SettleOutcome[] = items.map((item) => {
           const row = this.stmts.current.get(item.jobId) as CurrentRow | undefined;
-          if (!this.matches(row, item)) return conflict(item.jobId, row);
+          if (!this.matches(row, item, workerId)) return conflict(item.jobId, row);
           if (row.status === "failed" || row.status === "queued") return { jobId: item.jobId, outcome: "repeat", status: row.status };
           if (row.status !== "leased") return conflict(item.jobId, row);
           const error = JSON.stringify({ ...item.error, retryable: item.retryable });
@@ -216,7 +213,7 @@ export class LeaseEngine {
   }
 
   /** Extends current leases; reports the lost and the cancelled. Progress and logs ride along. */
-  heartbeat(items: (LeaseRef & { progress?: { fraction: number; message?: string | undefined } | undefined; logs?: string[] | undefined })[]) {
+  heartbeat(workerId: string, items: (LeaseRef & { progress?: { fraction: number; message?: string | undefined } | undefined; logs?: string[] | undefined })[]) {
     return this.client
       .transaction(() => {
         const now = Date.now();
@@ -226,7 +223,7 @@ export class LeaseEngine {
         for (const item of items) {
           const ref = { jobId: item.jobId, attempt: item.attempt, leaseId: item.leaseId };
           const row = this.stmts.current.get(item.jobId) as CurrentRow | undefined;
-          if (!this.matches(row, item)) {
+          if (!this.matches(row, item, workerId)) {
             lost.push(ref);
             continue;
           }
@@ -258,7 +255,7 @@ export class LeaseEngine {
         let n = 0;
         for (const ref of refs) {
           const row = this.stmts.current.get(ref.jobId) as CurrentRow | undefined;
-          if (!this.matches(row, ref) || row.status !== "leased") continue;
+          if (!this.matches(row, ref, workerId) || row.status !== "leased") continue;
           this.stmts.release.run(now, now, ref.jobId);
           this.events.append(ref.jobId, now, "released", row.attempts, workerId);
           types.push(row.type);

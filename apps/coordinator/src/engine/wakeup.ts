@@ -5,6 +5,9 @@
  * `recheckMs`, so a missed hint (a delayed job coming due, another replica's insert) costs
  * latency, never a lost job.
  */
+/** setTimeout fires at once for longer delays; a far-future job is rechecked every ~24 days. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class Wakeups {
   private readonly waiters = new Set<{ types: ReadonlySet<string>; wake: () => void }>();
   private dueTimer: NodeJS.Timeout | undefined;
@@ -53,7 +56,7 @@ export class Wakeups {
     this.dueTimer = setTimeout(() => {
       this.dueAt = Infinity;
       this.notifyAll();
-    }, Math.max(0, at - Date.now()));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
     this.dueTimer.unref();
   }
 

@@ -1,6 +1,5 @@
 import {
   DroverError,
-  MAX_JSON_BYTES,
   type Job,
   type JobCount,
   type JobEvent,
@@ -15,6 +14,7 @@ import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import { jobEvents, jobLogs, jobs } from "../db/schema.ts";
 import { jobFromRow, parseJson } from "../db/rows.ts";
 import { EventLog } from "../engine/events.ts";
+import { userJson } from "../json.ts";
 import type { EngineState } from "../engine/state.ts";
 
 export class JobsServiceImpl implements JobsService {
@@ -46,12 +46,7 @@ export class JobsServiceImpl implements JobsService {
     const prepared = list.map((job, i) => {
       const where = prefix ? `${prefix}${i}.` : "";
       const payload = types.validatePayload(job.type, job.payload, where);
-      const text = JSON.stringify(payload ?? {});
-      if (Buffer.byteLength(text) > MAX_JSON_BYTES) {
-        throw new DroverError("PAYLOAD_TOO_LARGE", `${where}payload: ${Buffer.byteLength(text)} bytes of JSON, over the ${MAX_JSON_BYTES}-byte limit; put big inputs in storage and pass their URL`, {
-          details: { field: `${where}payload` },
-        });
-      }
+      const text = userJson(payload ?? {}, `${where}payload`);
       const defaults = types.get(job.type)?.defaults;
       return {
         job,
@@ -158,7 +153,9 @@ export class JobsServiceImpl implements JobsService {
         const now = Date.now();
         this.state.db
           .update(jobs)
-          .set({ status: "queued", attempts: 0, runAfter: now, finishedAt: null, updatedAt: now, leaseId: null, workerId: null })
+          // attempts keeps counting: it is the fencing token, so a retried job's next attempt
+          // must differ from every earlier one. The retry grants a fresh set of attempts.
+          .set({ status: "queued", maxAttempts: row.attempts + row.maxAttempts, runAfter: now, finishedAt: null, updatedAt: now, leaseId: null, workerId: null })
           .where(eq(jobs.id, id))
           .run();
         this.eventLog.append(id, now, "retried", row.attempts, null, { by: by.user, previousError: parseJson(row.error) });

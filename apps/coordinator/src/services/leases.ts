@@ -21,14 +21,16 @@ export class LeasesServiceImpl implements LeasesService {
     const types = new Set(req.types);
     for (;;) {
       const leases = this.engine.claim(req.workerId, req.types, req.max);
-      if (leases.length > 0 || Date.now() >= deadline || signal?.aborted || this.isClosing()) return leases;
+      if (leases.length > 0 || Date.now() >= deadline) return leases;
       await this.state.wakeups.wait(types, deadline, signal);
+      // Never claim for a client that has gone, or while shutting down: nobody would run it.
+      if (signal?.aborted || this.isClosing()) return [];
     }
   }
 
   heartbeat(by: Principal, req: { workerId: string; leases: (LeaseRef & { progress?: { fraction: number; message?: string | undefined } | undefined; logs?: string[] | undefined })[] }) {
     this.workers.assertOwnWorker(by, req.workerId);
-    return this.engine.heartbeat(req.leases);
+    return this.engine.heartbeat(req.workerId, req.leases);
   }
 
   complete(by: Principal, req: { workerId: string; leases: (LeaseRef & { result?: unknown })[]; next?: { types: string[]; max: number } | undefined }) {
