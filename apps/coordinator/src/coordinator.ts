@@ -32,6 +32,8 @@ export interface RunningCoordinator {
 export interface StartOptions {
   /** Job type specs beyond the built-ins and the configured plugins (tests, embedding). */
   specs?: readonly JobTypeSpec[];
+  /** Mint and return a bootstrap admin token when no admin token exists; default true (`drover up` mints its own). */
+  bootstrapAdmin?: boolean;
 }
 
 /** Opens the database, builds the services and listens. */
@@ -59,7 +61,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
 
   let bootstrapAdminToken: string | undefined;
   if (config.adminToken) tokens.ensureAdminToken(config.adminToken);
-  else if (!tokens.hasLiveAdmin()) bootstrapAdminToken = tokens.mint({ name: "bootstrap-admin", role: "admin", user: "admin" }).token;
+  else if (options.bootstrapAdmin !== false && !tokens.hasLiveAdmin()) bootstrapAdminToken = tokens.mint({ name: "bootstrap-admin", role: "admin", user: "admin" }).token;
 
   const app = buildServer({ services, authenticate: (t) => tokens.authenticate(t), logLevel: config.logLevel, bodyLimit: config.bodyLimit });
   const stopReaper = startReaper(engine, config.reaperIntervalMs, app.log);

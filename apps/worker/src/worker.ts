@@ -38,7 +38,10 @@ export class Worker {
   private readonly client: DroverClient;
   private readonly types: Map<string, JobType>;
   private readonly typeNames: string[];
-  private readonly running = new Map<number, RunningJob>();
+  /** Keyed by lease id: two attempts of one job may overlap here (an old one still winding down). */
+  private readonly running = new Map<string, RunningJob>();
+  /** Finished, report not yet acknowledged: still heartbeated, so a slow report cannot lose the lease. */
+  private readonly unreported = new Map<string, RunningJob>();
   private readonly log: Logger;
   private readonly stopLeasing = new AbortController();
   /** Aborted last, at the end of shutdown: bounds the retries of reports and bye. */
@@ -172,7 +175,7 @@ export class Worker {
     for (const lease of leases) {
       const type = this.types.get(lease.type);
       const job = new RunningJob(lease);
-      this.running.set(lease.jobId, job);
+      this.running.set(lease.leaseId, job);
       this.stats.leased++;
       this.nextBeatAt = Math.min(this.nextBeatAt || Infinity, Date.now() + (lease.leaseSeconds * 1000) / 3);
       const outcome: Promise<Outcome> = type
@@ -183,7 +186,7 @@ export class Worker {
   }
 
   private finish(job: RunningJob, outcome: Outcome): void {
-    this.running.delete(job.lease.jobId);
+    this.running.delete(job.lease.leaseId);
     const ref = { jobId: job.lease.jobId, attempt: job.lease.attempt, leaseId: job.lease.leaseId };
     if (outcome.kind === "abandoned") {
       this.stats.abandoned++;
@@ -191,6 +194,7 @@ export class Worker {
       this.wake();
       return;
     }
+    this.unreported.set(job.lease.leaseId, job);
     if (outcome.kind === "succeeded") {
       const text = outcome.result === undefined ? "" : JSON.stringify(outcome.result);
       if (Buffer.byteLength(text ?? "") > MAX_JSON_BYTES) {
@@ -210,9 +214,7 @@ export class Worker {
     if (this.flushing) return;
     this.flushing = (async () => {
       while (this.pendingCompletes.length || this.pendingFails.length) {
-        const completes = this.pendingCompletes.splice(0);
-        const fails = this.pendingFails.splice(0);
-        await this.report(completes, fails);
+        await this.report(takeChunk(this.pendingCompletes), takeChunk(this.pendingFails));
       }
     })().finally(() => {
       this.flushing = undefined;
@@ -227,11 +229,17 @@ export class Worker {
     const send = async (kind: "complete" | "fail", items: CompleteItem[] | FailItem[]) => {
       const input = { workerId: this.workerId!, leases: items, ...(next ? { next } : {}) };
       next = undefined; // only one call asks for more
+      // A retry of the same report must not ask for more jobs again: the first try may have
+      // claimed them already, its answer lost on the way.
+      let attempt = 0;
+      const call = () => {
+        const body = attempt++ === 0 ? input : { workerId: input.workerId, leases: input.leases };
+        return kind === "complete"
+          ? this.client.leases.complete.mutate(body as { workerId: string; leases: CompleteItem[] })
+          : this.client.leases.fail.mutate(body as { workerId: string; leases: FailItem[] });
+      };
       try {
-        const out =
-          kind === "complete"
-            ? await untilReachable(() => this.client.leases.complete.mutate(input as { workerId: string; leases: CompleteItem[] }), signal, this.hooks, this.link)
-            : await untilReachable(() => this.client.leases.fail.mutate(input as { workerId: string; leases: FailItem[] }), signal, this.hooks, this.link);
+        const out = await untilReachable(call, signal, this.hooks, this.link);
         for (const r of out.results) {
           if (r.outcome === "conflict") {
             this.stats.conflicts++;
@@ -251,27 +259,29 @@ export class Worker {
     };
     if (completes.length) await send("complete", completes);
     if (fails.length) await send("fail", fails);
+    for (const item of [...completes, ...fails]) this.unreported.delete(item.leaseId);
   }
 
   /** One call for all running leases, at a third of the shortest lease. */
   private async heartbeat(): Promise<void> {
-    if (this.beating || this.running.size === 0 || Date.now() < this.nextBeatAt || !this.workerId) return;
+    if (this.beating || (this.running.size === 0 && this.unreported.size === 0) || Date.now() < this.nextBeatAt || !this.workerId) return;
     this.beating = true;
-    const jobs = [...this.running.values()];
+    const jobs = [...this.running.values(), ...this.unreported.values()];
     const items = jobs.map((j) => {
       const logs = j.logs.splice(0);
       return { jobId: j.lease.jobId, attempt: j.lease.attempt, leaseId: j.lease.leaseId, ...(j.progress ? { progress: j.progress } : {}), ...(logs.length ? { logs } : {}) };
     });
     const shortest = Math.min(...jobs.map((j) => j.lease.leaseSeconds));
     try {
-      const out = await this.client.leases.heartbeat.mutate({ workerId: this.workerId, leases: items });
+      // A heartbeat that hangs (a half-open connection) must not stop the next ones.
+      const out = await this.client.leases.heartbeat.mutate({ workerId: this.workerId, leases: items }, { signal: AbortSignal.timeout(Math.max(1000, (shortest * 1000) / 3)) });
       if (this.link.down) {
         this.link.down = false;
         this.hooks.onUp?.();
       }
       this.nextBeatAt = Date.now() + (shortest * 1000) / 3;
-      for (const ref of out.lost) this.running.get(ref.jobId)?.end("lost");
-      for (const ref of out.cancelled) this.running.get(ref.jobId)?.end("cancelled");
+      for (const ref of out.lost) this.running.get(ref.leaseId)?.end("lost");
+      for (const ref of out.cancelled) this.running.get(ref.leaseId)?.end("cancelled");
     } catch (error) {
       // Put the log lines back so they go with the next beat; try again soon.
       for (const [i, j] of jobs.entries()) j.logs.unshift(...(items[i]!.logs ?? []));
@@ -312,4 +322,22 @@ export class Worker {
     })();
     return this.stopping;
   }
+}
+
+/** Most leases in one report, and the JSON bytes a report aims to stay under (the coordinator's body limit is 16 MiB). */
+const REPORT_MAX_ITEMS = 1000;
+const REPORT_MAX_BYTES = 8 * 1024 * 1024;
+
+/** Takes the first items of `queue` that fit in one report. */
+function takeChunk<T extends { result?: unknown; error?: unknown }>(queue: T[]): T[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < queue.length && n < REPORT_MAX_ITEMS) {
+    const item = queue[n]!;
+    const size = 200 + (item.result === undefined ? 0 : JSON.stringify(item.result).length) + (item.error === undefined ? 0 : JSON.stringify(item.error).length);
+    if (n > 0 && bytes + size > REPORT_MAX_BYTES) break;
+    bytes += size;
+    n++;
+  }
+  return queue.splice(0, n);
 }

@@ -100,7 +100,7 @@ export function upCommand(): Command {
     .action(
       action(async (o) => {
         const config = coordinatorConfigFrom(o);
-        const c: RunningCoordinator = await startCoordinator(config);
+        const c: RunningCoordinator = await startCoordinator(config, { bootstrapAdmin: false });
         // Each `up` mints a fresh session admin token (and revokes the last one), so it can
         // print one without ever storing a token in plain text.
         c.tokens.revokeByName("up-session");
