@@ -285,7 +285,13 @@ export class Worker {
     } catch (error) {
       // Put the log lines back so they go with the next beat; try again soon.
       for (const [i, j] of jobs.entries()) j.logs.unshift(...(items[i]!.logs ?? []));
-      if (!this.link.down) {
+      const code = droverErrorCode(error);
+      if (code && code !== "UNAVAILABLE") {
+        // The coordinator answered and refused: not an outage. A revoked token or a reset
+        // database will not heal by retrying; say so loudly, and re-register on NOT_FOUND.
+        this.log.error({ code, err: (error as Error).message }, "heartbeat refused");
+        if (code === "NOT_FOUND") void this.register().catch(() => undefined);
+      } else if (!this.link.down) {
         this.link.down = true;
         this.hooks.onDown?.(error);
       }
