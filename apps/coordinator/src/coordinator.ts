@@ -60,8 +60,14 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
   };
 
   let bootstrapAdminToken: string | undefined;
-  if (config.adminToken) tokens.ensureAdminToken(config.adminToken);
-  else if (options.bootstrapAdmin !== false && !tokens.hasLiveAdmin()) bootstrapAdminToken = tokens.mint({ name: "bootstrap-admin", role: "admin", user: "admin" }).token;
+  if (config.adminToken) {
+    tokens.ensureAdminToken(config.adminToken);
+  } else {
+    tokens.revokeByName("env-admin"); // a DROVER_ADMIN_TOKEN that is no longer set stops working
+    if (options.bootstrapAdmin !== false && !tokens.hasLiveAdmin()) {
+      bootstrapAdminToken = tokens.mint({ name: "bootstrap-admin", role: "admin", user: "admin" }).token;
+    }
+  }
 
   const app = buildServer({ services, authenticate: (t) => tokens.authenticate(t), logLevel: config.logLevel, bodyLimit: config.bodyLimit });
   const stopReaper = startReaper(engine, config.reaperIntervalMs, app.log);

@@ -37,3 +37,16 @@ describe("workers", () => {
     expect(list[0]).toMatchObject({ name: "renamed", concurrency: 4 });
   });
 });
+
+describe("the env admin token", () => {
+  it("stops working once DROVER_ADMIN_TOKEN is no longer set", async () => {
+    const first = await startTestCoordinator();
+    const { dir } = first;
+    const port = first.coordinator.port;
+    expect((await first.admin.system.status.query()).you.role).toBe("admin");
+    await first.coordinator.close();
+    await using second = await startTestCoordinator({ port, adminToken: undefined }, dir);
+    await expect(second.admin.system.status.query()).rejects.toMatchObject({ data: { droverCode: "UNAUTHENTICATED" } });
+    expect(second.coordinator.bootstrapAdminToken).toMatch(/^drv_/);
+  });
+});
