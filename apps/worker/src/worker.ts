@@ -196,11 +196,14 @@ export class Worker {
     }
     this.unreported.set(job.lease.leaseId, job);
     if (outcome.kind === "succeeded") {
-      const text = outcome.result === undefined ? "" : JSON.stringify(outcome.result);
-      if (Buffer.byteLength(text ?? "") > MAX_JSON_BYTES) {
+      const text = outcome.result === undefined ? "" : (JSON.stringify(outcome.result) ?? "");
+      const bytes = Buffer.byteLength(text);
+      if (bytes > MAX_JSON_BYTES) {
         this.pendingFails.push({ ...ref, error: { message: `result is over ${MAX_JSON_BYTES} bytes of JSON; write big outputs to storage`, code: "RESULT_TOO_LARGE" }, retryable: false });
       } else {
-        this.pendingCompletes.push({ ...ref, ...(outcome.result === undefined ? {} : { result: outcome.result }) });
+        const item = { ...ref, ...(outcome.result === undefined ? {} : { result: outcome.result }) };
+        reportBytes.set(item, bytes); // measured once here; takeChunk reads it
+        this.pendingCompletes.push(item);
       }
     } else {
       this.log.warn({ jobId: ref.jobId, attempt: ref.attempt, err: outcome.error.message, retryable: outcome.retryable }, "job failed");
@@ -334,13 +337,16 @@ export class Worker {
 const REPORT_MAX_ITEMS = 1000;
 const REPORT_MAX_BYTES = 8 * 1024 * 1024;
 
+/** JSON size of each pending completion's result, measured when the job finished. */
+const reportBytes = new WeakMap<object, number>();
+
 /** Takes the first items of `queue` that fit in one report. */
 function takeChunk<T extends { result?: unknown; error?: unknown }>(queue: T[]): T[] {
   let bytes = 0;
   let n = 0;
   while (n < queue.length && n < REPORT_MAX_ITEMS) {
     const item = queue[n]!;
-    const size = 200 + (item.result === undefined ? 0 : JSON.stringify(item.result).length) + (item.error === undefined ? 0 : JSON.stringify(item.error).length);
+    const size = 200 + (reportBytes.get(item) ?? (item.error === undefined ? 0 : JSON.stringify(item.error).length));
     if (n > 0 && bytes + size > REPORT_MAX_BYTES) break;
     bytes += size;
     n++;

@@ -182,7 +182,6 @@ export class LeaseEngine {
   /** Fails leases: requeued with backoff while attempts remain and the error is retryable. */
   fail(workerId: string, items: FailRequest[], next?: { types: string[]; max: number }) {
     const { retryBaseMs, retryMaxMs } = this.state.settings;
-    const requeued: string[] = [];
     const out = this.client
       .transaction(() => {
         const now = Date.now();
@@ -201,7 +200,6 @@ export class LeaseEngine {
           this.stmts.requeue.run(error, runAfter, now, item.jobId);
           this.events.append(item.jobId, now, "retry_scheduled", row.attempts, workerId, { error: item.error, runAfter });
           this.state.wakeups.notifyAt(runAfter);
-          requeued.push(row.type);
           return { jobId: item.jobId, outcome: "ok", status: "queued" };
         });
         throwIfSingleConflict(outcomes);
@@ -284,7 +282,6 @@ export class LeaseEngine {
    */
   reapExpired(limit = 500): number {
     const { retryBaseMs, retryMaxMs } = this.state.settings;
-    const woken: string[] = [];
     const n = this.client
       .transaction(() => {
         const now = Date.now();
@@ -299,7 +296,6 @@ export class LeaseEngine {
             this.stmts.expire.run("queued", JSON.stringify(error), runAfter, null, now, row.id);
             this.events.append(row.id, now, "expired", row.attempts, row.workerId, { error, runAfter });
             this.state.wakeups.notifyAt(runAfter);
-            woken.push(row.type);
           }
         }
         return rows.length;

@@ -60,10 +60,6 @@ export class Wakeups {
     this.dueTimer.unref();
   }
 
-  get waiting(): number {
-    return this.waiters.size;
-  }
-
   close(): void {
     clearTimeout(this.dueTimer);
     this.notifyAll();
