@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { queuesCommand, statusCommand, tokensCommand, workersCommand } from "./commands/admin.ts";
 import { jobsCommand } from "./commands/jobs.ts";
 import { coordinatorCommand, upCommand, workerCommand } from "./commands/serve.ts";
+import { storageCommand } from "./commands/storage.ts";
 
 // An optional .env in the working directory; it never overrides variables already set.
 loadDotenv({ quiet: true });
@@ -20,6 +21,7 @@ const program = new Command("drover")
   .addCommand(queuesCommand())
   .addCommand(workersCommand())
   .addCommand(tokensCommand())
-  .addCommand(statusCommand());
+  .addCommand(statusCommand())
+  .addCommand(storageCommand());
 
 await program.parseAsync(process.argv);

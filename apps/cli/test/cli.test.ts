@@ -23,6 +23,7 @@ const SUBCOMMANDS = [
   ["jobs", "submit"], ["jobs", "list"], ["jobs", "get"], ["jobs", "cancel"], ["jobs", "retry"],
   ["queues", "list"], ["queues", "pause"], ["queues", "resume"], ["queues", "clear"], ["queues", "stats"],
   ["workers", "list"], ["tokens", "create"], ["tokens", "list"], ["tokens", "revoke"],
+  ["storage", "ls"], ["storage", "stat"], ["storage", "cat"], ["storage", "cp"], ["storage", "rm"], ["storage", "sync"],
 ];
 
 describe("drover CLI", () => {

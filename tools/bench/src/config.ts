@@ -3,10 +3,16 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ROOT } from "./processes.ts";
 
-export const SCENARIOS = ["inflight", "batched", "pickup", "claim", "depth", "overhead"] as const;
+/** The storage benchmark (issue 3): one scenario per backend, each against its baseline tool. */
+export const STORAGE_SCENARIOS = ["storage-local", "storage-s3", "storage-rsync", "storage-gcs"] as const;
+export const SCENARIOS = ["inflight", "batched", "pickup", "claim", "depth", "overhead", ...STORAGE_SCENARIOS] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+/** Names --only accepts besides the scenarios themselves: each stands for several scenarios. */
+export const SCENARIO_GROUPS = { storage: STORAGE_SCENARIOS } as const satisfies Record<string, readonly ScenarioName[]>;
+type GroupName = keyof typeof SCENARIO_GROUPS;
+const SELECTABLE = [...SCENARIOS, "storage"] as const satisfies readonly (ScenarioName | GroupName)[];
 
-/** Sizes of each scenario. The full preset is bounded to about ten minutes on 2 cores. */
+/** Sizes of each scenario. The full preset is bounded to about ten minutes on 2 cores, plus ~8 for storage. */
 export interface Sizes {
   /**
    * One job in flight per worker: worker processes of concurrency 1; the completion carries
@@ -24,6 +30,13 @@ export interface Sizes {
   depth: { depths: [number, number]; workers: number; concurrency: number; warmupJobs: number; jobsPerWindow: number; windows: number; windowTimeoutMs: number };
   /** Per-request cost of each layer: `sequential` calls one at a time, then `concurrent` with `inFlight` outstanding. */
   overhead: { warmup: number; sequential: number; concurrent: number; inFlight: number };
+  /**
+   * Directory upload and download through each storage backend and through its baseline tool
+   * (cp, rsync, rclone): one file of `bigFileBytes`, and `smallFiles` files of `smallFileBytes`
+   * (random bytes, generated once). Each transfer is timed `repeats` times per tool, the two
+   * tools taking turns; `concurrency` is Drover's files in flight and rclone's --transfers.
+   */
+  storage: { bigFileBytes: number; smallFiles: number; smallFileBytes: number; repeats: number; concurrency: number };
 }
 
 export const FULL: Sizes = {
@@ -33,6 +46,7 @@ export const FULL: Sizes = {
   claim: { inFlight: 100, requests: 30_000, warmup: 3000 },
   depth: { depths: [10_000, 1_000_000], workers: 2, concurrency: 64, warmupJobs: 5000, jobsPerWindow: 10_000, windows: 5, windowTimeoutMs: 30_000 },
   overhead: { warmup: 1000, sequential: 2000, concurrent: 6000, inFlight: 100 },
+  storage: { bigFileBytes: 200_000_000, smallFiles: 2000, smallFileBytes: 50_000, repeats: 3, concurrency: 8 },
 };
 
 export const QUICK: Sizes = {
@@ -42,18 +56,27 @@ export const QUICK: Sizes = {
   claim: { inFlight: 100, requests: 3000, warmup: 500 },
   depth: { depths: [10_000, 100_000], workers: 2, concurrency: 64, warmupJobs: 1000, jobsPerWindow: 5000, windows: 1, windowTimeoutMs: 20_000 },
   overhead: { warmup: 500, sequential: 500, concurrent: 2000, inFlight: 100 },
+  // The issue's shapes at full size (they are the point); only the repeats shrink.
+  storage: { bigFileBytes: 200_000_000, smallFiles: 2000, smallFileBytes: 50_000, repeats: 1, concurrency: 8 },
 };
+
+/** Group names replaced by their scenarios; duplicates dropped; the order of SCENARIOS kept. */
+export function expandGroups(names: readonly (ScenarioName | GroupName)[]): ScenarioName[] {
+  const chosen = new Set<ScenarioName>(names.flatMap((n): readonly ScenarioName[] => (n in SCENARIO_GROUPS ? SCENARIO_GROUPS[n as GroupName] : [n as ScenarioName])));
+  return SCENARIOS.filter((s) => chosen.has(s));
+}
 
 const flag = z.union([z.boolean(), z.enum(["1", "0", "true", "false", ""]).transform((v) => v === "1" || v === "true")]);
 
 const BenchConfigSchema = z.strictObject({
   /** A short smoke run with small counts (--quick, BENCH_QUICK=1); default false: the full run. */
   quick: flag.default(false),
-  /** Scenarios to run (--only a,b or BENCH_ONLY); default all, in the order of SCENARIOS. */
+  /** Scenarios to run (--only a,b or BENCH_ONLY; `storage` = every storage-*); default all, in the order of SCENARIOS. */
   only: z
     .string()
     .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(SCENARIOS)).min(1))
+    .pipe(z.array(z.enum(SELECTABLE)).min(1))
+    .transform(expandGroups)
     .optional(),
   /** Write a V8 CPU profile of each coordinator (--profile, BENCH_PROFILE=1); default false. */
   profile: flag.default(false),
@@ -84,7 +107,7 @@ export function parseBenchConfig(argv: string[] = process.argv.slice(2), env: No
   const parsed = BenchConfigSchema.safeParse(Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined && v !== "")));
   if (!parsed.success) {
     const text = parsed.error.issues.map((i) => `${i.path.join(".") || "(config)"}: ${i.message}`).join("; ");
-    throw new Error(`bench: invalid configuration: ${text} (flags --quick --only=${SCENARIOS.join(",")} --profile --out=FILE; env BENCH_*)`);
+    throw new Error(`bench: invalid configuration: ${text} (flags --quick --only=${SELECTABLE.join(",")} --profile --out=FILE; env BENCH_*)`);
   }
   const c = parsed.data;
   return {

@@ -1,6 +1,7 @@
 // `npm run bench`: the Drover benchmark (issue 2). Runs each scenario against its own
 // coordinator process with worker processes over real HTTP on 127.0.0.1, prints a table
-// and the JSON, and writes the JSON to tools/bench/results/latest.json.
+// and the JSON, and writes the JSON to tools/bench/results/latest.json. The storage-*
+// scenarios (issue 3) time @drover/storage against cp, rsync and rclone on loopback servers.
 import { arch, cpus, platform, release, totalmem } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseBenchConfig, type BenchConfig, type ScenarioName } from "./config.ts";
@@ -14,6 +15,7 @@ import { depthScenario } from "./scenarios/depth.ts";
 import { inflightScenario } from "./scenarios/inflight.ts";
 import { overheadScenario } from "./scenarios/overhead.ts";
 import { pickupScenario } from "./scenarios/pickup.ts";
+import { storageScenario } from "./scenarios/storage.ts";
 
 type Scenario = (config: BenchConfig, log: (line: string) => void) => Promise<ScenarioResult>;
 
@@ -24,6 +26,10 @@ const SCENARIO_RUNNERS: Record<ScenarioName, Scenario> = {
   claim: claimScenario,
   depth: depthScenario,
   overhead: overheadScenario,
+  "storage-local": storageScenario("local"),
+  "storage-s3": storageScenario("s3"),
+  "storage-rsync": storageScenario("rsync"),
+  "storage-gcs": storageScenario("gcs"),
 };
 
 async function main(): Promise<number> {

@@ -1,0 +1,220 @@
+import { randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream, type Dirent } from "node:fs";
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { dirname, join, sep } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { Driver, WriteSource } from "../driver.ts";
+import { StorageError, abortedError } from "../errors.ts";
+import { compareKeys } from "../keys.ts";
+import { bytesStream, toNodeReadable } from "../streams.ts";
+import type { ByteRange, ListEntry, ObjectInfo } from "../types.ts";
+
+/**
+ * Plain files under a root directory. Writes go to a hidden temp file in the target's own
+ * directory and are renamed into place, so a reader sees the old file or the whole new
+ * one; listings never show those temp files. Keys were checked by keys.ts (no "..", no
+ * absolute path), so joining them onto the root cannot leave it.
+ */
+export interface LocalOptions {
+  /** Absolute root directory; created on first write. */
+  root: string;
+  /** fsync each file before renaming it into place. Default false (like cp). */
+  fsync?: boolean;
+}
+
+const TEMP_PATTERN = /^\..*\.drover-[0-9a-f]{16}\.tmp$/;
+
+function tempPathFor(path: string): string {
+  const base = path.slice(path.lastIndexOf(sep) + 1);
+  return join(dirname(path), `.${base.slice(0, 100)}.drover-${randomBytes(8).toString("hex")}.tmp`);
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+export function localDriver(options: LocalOptions): Driver {
+  const root = options.root;
+  const pathOf = (key: string): string => join(root, ...key.split("/"));
+
+  async function statPath(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const s = await stat(pathOf(key));
+      return s.isFile() ? { key, size: s.size, modified: s.mtime } : undefined;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async function writeTemp(temp: string, source: WriteSource, signal: AbortSignal | undefined): Promise<void> {
+    if (source.kind === "bytes") {
+      await writeFile(temp, source.data, { flag: "wx", signal });
+    } else if (source.kind === "file") {
+      await copyFile(source.path, temp);
+    } else {
+      await pipeline(toNodeReadable(source.stream, signal), createWriteStream(temp, { flags: "wx" }));
+    }
+    if (options.fsync === true) {
+      const handle = await open(temp, "r+");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+
+  /** Removes directories left empty by a delete, up to (not including) the root. */
+  async function pruneEmptyParents(path: string): Promise<void> {
+    let dir = dirname(path);
+    while (dir.length > root.length && dir.startsWith(root)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        return; // not empty (or gone): stop climbing
+      }
+      dir = dirname(dir);
+    }
+  }
+
+  /** Every file under `dir` in key order, recursing unless `oneLevel`. */
+  async function* walk(dir: string, keyPrefix: string, namePrefix: string, oneLevel: boolean): AsyncGenerator<ListEntry> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw error;
+    }
+    // Sorting "dir/" rather than "dir" gives the exact UTF-8 key order of the whole tree.
+    const named = entries
+      .filter((e) => e.name.startsWith(namePrefix) && !TEMP_PATTERN.test(e.name) && (e.isFile() || e.isDirectory()))
+      .map((e) => ({ entry: e, sortKey: e.isDirectory() ? `${e.name}/` : e.name }))
+      .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+    for (const { entry } of named) {
+      const key = keyPrefix + entry.name;
+      if (entry.isDirectory()) {
+        if (oneLevel) yield { key: `${key}/`, prefix: true };
+        else yield* walk(join(dir, entry.name), `${key}/`, "", false);
+      } else {
+        const s = await stat(join(dir, entry.name)).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(error)));
+        if (s !== undefined) yield { key, size: s.size, modified: s.mtime };
+      }
+    }
+  }
+
+  async function openForRead(key: string): Promise<import("node:fs/promises").FileHandle> {
+    const handle = await open(pathOf(key), "r").catch((error: unknown) => {
+      if (isMissing(error)) throw new StorageError("NotFound", `no object '${key}' in file://${root}`, { key, cause: error });
+      throw error;
+    });
+    return handle;
+  }
+
+  return {
+    capabilities: {
+      rangeRead: true,
+      serverSideCopy: true,
+      presign: false,
+      multipart: false,
+      listDelimiter: true,
+      storedSha256: false,
+      maxObjectSize: Number.MAX_SAFE_INTEGER,
+    },
+
+    stat: statPath,
+
+    list(prefix, { delimiter }) {
+      const slash = prefix.lastIndexOf("/");
+      const keyPrefix = prefix.slice(0, slash + 1);
+      const dir = keyPrefix === "" ? root : pathOf(keyPrefix.slice(0, -1));
+      return walk(dir, keyPrefix, prefix.slice(slash + 1), delimiter === "/");
+    },
+
+    async read(key, range) {
+      if (range === undefined) {
+        return readFile(pathOf(key)).catch((error: unknown) => {
+          if (isMissing(error)) throw new StorageError("NotFound", `no object '${key}' in file://${root}`, { key, cause: error });
+          throw error;
+        });
+      }
+      const handle = await openForRead(key);
+      try {
+        const { size } = await handle.stat();
+        const start = Math.min(range.offset, size);
+        const length = Math.min(range.length ?? size - start, size - start);
+        const buffer = Buffer.alloc(length);
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await handle.read(buffer, done, length - done, start + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        return buffer.subarray(0, done);
+      } finally {
+        await handle.close();
+      }
+    },
+
+    async readStream(key, range: ByteRange | undefined, signal) {
+      const handle = await openForRead(key);
+      const { size } = await handle.stat();
+      const start = Math.min(range?.offset ?? 0, size);
+      const end = range?.length === undefined ? size : Math.min(size, start + range.length);
+      if (end <= start) {
+        await handle.close();
+        return bytesStream(new Uint8Array(0));
+      }
+      const node = createReadStream("", { fd: handle, start, end: end - 1, signal, highWaterMark: 1 << 20 });
+      return Readable.toWeb(node) as ReadableStream<Uint8Array>;
+    },
+
+    async write(key, source, { signal }) {
+      const path = pathOf(key);
+      await mkdir(dirname(path), { recursive: true });
+      const temp = tempPathFor(path);
+      try {
+        await writeTemp(temp, source, signal);
+        if (signal?.aborted) throw abortedError(signal, key);
+        await rename(temp, path);
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw error;
+      }
+      const s = await stat(path);
+      return { key, size: s.size, modified: s.mtime };
+    },
+
+    async delete(key) {
+      const path = pathOf(key);
+      try {
+        await unlink(path);
+      } catch (error) {
+        if (isMissing(error)) return;
+        throw error;
+      }
+      await pruneEmptyParents(path);
+    },
+
+    async copy(fromKey, toKey, signal) {
+      const from = pathOf(fromKey);
+      const to = pathOf(toKey);
+      if ((await statPath(fromKey)) === undefined) throw new StorageError("NotFound", `no object '${fromKey}' in file://${root}`, { key: fromKey });
+      await mkdir(dirname(to), { recursive: true });
+      const temp = tempPathFor(to);
+      try {
+        await copyFile(from, temp);
+        if (signal?.aborted) throw abortedError(signal, toKey);
+        await rename(temp, to);
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw error;
+      }
+      const s = await stat(to);
+      return { key: toKey, size: s.size, modified: s.mtime };
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { DirTransferOptions, DirTransferResult } from "../driver.ts";
+import { StorageError, toStorageError } from "../errors.ts";
+import { isMissingOnly, rsyncError, type RunResult } from "./rsync-process.ts";
+import type { Remote } from "./rsync-remote.ts";
+
+/**
+ * uploadDir/downloadDir fast paths: one rsync run moves a whole tree.
+ *
+ * - `-r -t`: recurse and keep mtimes, so rsync's quick check (same size and mtime → skip)
+ *   makes a second run skip every unchanged file. `--checksum` would compare contents
+ *   instead but reads every file on both sides; the quick check is what rsync users expect.
+ * - `--omit-dir-times`: directory mtimes are not objects' data; setting them only fails
+ *   on directories we do not own.
+ * - No `--delete`: files already at the destination are never removed.
+ * - No `-l`: symlinks are skipped ("skipping non-regular file"), as list() skips them.
+ */
+const TREE_ARGS = ["-r", "-t", "--omit-dir-times", "--mkpath", "--no-h", "-8", "--stats", "--out-format=%i %l %n"];
+
+// --out-format "%i %l %n": itemized changes (">f+++++++++" received, "<f..." sent, "cd..."
+// directory created), file length, name. Only transferred items are printed.
+const ITEM_LINE = /^([<>ch.*])([fdLDS])\S* (\d+) /;
+const FILES_TRANSFERRED = /^Number of regular files transferred: ([\d,]+)/;
+const FILES_TOTAL = /^Number of files: [\d,]+ \((?:.*\b)?reg: ([\d,]+)/;
+const BYTES_TRANSFERRED = /^Total transferred file size: ([\d,]+) bytes/;
+
+function counter(options: DirTransferOptions) {
+  const seen = { files: 0, bytes: 0, transferred: undefined as number | undefined, total: undefined as number | undefined, statBytes: undefined as number | undefined };
+  const num = (text: string): number => Number(text.replace(/,/g, ""));
+  const onLine = (line: string): void => {
+    const item = ITEM_LINE.exec(line);
+    if (item !== null) {
+      if (item[2] === "f" && (item[1] === "<" || item[1] === ">")) {
+        seen.files += 1;
+        seen.bytes += Number(item[3]);
+        options.onProgress?.({ files: seen.files, bytes: seen.bytes });
+      }
+      return;
+    }
+    let m: RegExpExecArray | null;
+    if ((m = FILES_TRANSFERRED.exec(line)) !== null) seen.transferred = num(m[1]!);
+    else if ((m = FILES_TOTAL.exec(line)) !== null) seen.total = num(m[1]!);
+    else if ((m = BYTES_TRANSFERRED.exec(line)) !== null) seen.statBytes = num(m[1]!);
+  };
+  const result = (): DirTransferResult => {
+    // --stats is the authority; the per-file lines are the fallback (and the progress).
+    const files = seen.transferred ?? seen.files;
+    const total = seen.total ?? files;
+    return { files, skipped: Math.max(0, total - files), bytes: seen.statBytes ?? seen.bytes };
+  };
+  return { onLine, result };
+}
+
+async function checkLocalDir(localDir: string): Promise<string> {
+  const abs = resolve(localDir);
+  const s = await stat(abs).catch((error: unknown) => {
+    throw toStorageError(error, localDir);
+  });
+  if (!s.isDirectory()) throw new StorageError("InvalidKey", `'${localDir}' is not a directory`, { key: localDir });
+  // Absolute, so rsync never reads "name:with-colon" as host:path.
+  return abs.replace(/\/+$/, "");
+}
+
+function finish(result: RunResult, count: ReturnType<typeof counter>, what: string, remote: Remote): DirTransferResult {
+  if (result.code === 0 || result.code === 24) return count.result(); // 24: some source files vanished mid-run
+  throw rsyncError(result, what, undefined, remote.secret);
+}
+
+export async function uploadDir(remote: Remote, localDir: string, prefix: string, options: DirTransferOptions): Promise<DirTransferResult> {
+  const source = await checkLocalDir(localDir);
+  const count = counter(options);
+  const what = `uploadDir ${localDir} → ${remote.base}${remote.rel(prefix)}`;
+  const result = await remote.run([...TREE_ARGS, "--", `${source}/`, remote.dest(prefix)], { signal: options.signal, onLine: count.onLine, what });
+  return finish(result, count, what, remote);
+}
+
+export async function downloadDir(remote: Remote, prefix: string, localDir: string, options: DirTransferOptions): Promise<DirTransferResult> {
+  const dest = resolve(localDir).replace(/\/+$/, "");
+  const count = counter(options);
+  const what = `downloadDir ${remote.base}${remote.rel(prefix)} → ${localDir}`;
+  // Through --files-from (taken literally, unlike a globbed source argument); the "/./"
+  // marks where the relative path starts, so the tree lands directly in localDir.
+  const result = await remote.run([...TREE_ARGS, "--from0", "--files-from=-", "--", remote.base, `${dest}/`], {
+    stdin: `${remote.rel(prefix)}./\0`,
+    signal: options.signal,
+    onLine: count.onLine,
+    what,
+  });
+  // A prefix with no directory behind it holds no objects: nothing to copy.
+  if (isMissingOnly(result)) return { files: 0, skipped: 0, bytes: 0 };
+  return finish(result, count, what, remote);
+}

@@ -1,0 +1,66 @@
+import { StorageError } from "./errors.ts";
+
+/**
+ * Keys are checked here once, before any backend sees them, so that no key can leave the
+ * storage root: no empty, "." or ".." segment, no leading "/", no NUL. Backends may then
+ * join a key onto their root without re-checking.
+ */
+const MAX_KEY_BYTES = 1024;
+
+function checkSegments(value: string, what: "key" | "prefix", allowTrailingSlash: boolean): void {
+  if (value.includes("\0")) throw new StorageError("InvalidKey", `${what} '${printable(value)}' contains a NUL byte`, { key: value });
+  if (value.startsWith("/")) {
+    throw new StorageError("PermissionDenied", `${what} '${value}' is absolute; keys are relative to the storage root`, { key: value });
+  }
+  if (Buffer.byteLength(value) > MAX_KEY_BYTES) {
+    throw new StorageError("InvalidKey", `${what} is longer than ${MAX_KEY_BYTES} bytes`, { key: value.slice(0, 64) });
+  }
+  const segments = value.split("/");
+  if (allowTrailingSlash && segments.at(-1) === "") segments.pop();
+  for (const segment of segments) {
+    if (segment === "..") {
+      throw new StorageError("PermissionDenied", `${what} '${value}' has a '..' segment and would leave the storage root`, { key: value });
+    }
+    if (segment === "" || segment === ".") {
+      throw new StorageError("InvalidKey", `${what} '${value}' has an empty or '.' segment`, { key: value });
+    }
+  }
+}
+
+function printable(value: string): string {
+  return value.replaceAll("\0", "\\0");
+}
+
+/** A key naming one object: non-empty, no trailing "/". */
+export function checkKey(key: string): string {
+  if (typeof key !== "string" || key.length === 0) throw new StorageError("InvalidKey", "key must be a non-empty string", { key: String(key) });
+  if (key.endsWith("/")) throw new StorageError("InvalidKey", `key '${key}' ends with '/'; objects have names, not directories`, { key });
+  checkSegments(key, "key", false);
+  return key;
+}
+
+/** A list/delete prefix: "" (everything) or a key-like string, optionally ending in "/". */
+export function checkPrefix(prefix: string | undefined): string {
+  if (prefix === undefined || prefix === "") return "";
+  if (typeof prefix !== "string") throw new StorageError("InvalidKey", "prefix must be a string", { key: String(prefix) });
+  checkSegments(prefix, "prefix", true);
+  return prefix;
+}
+
+/** Joins a root prefix ("" or "a/b/") and a relative key. */
+export function joinKey(root: string, key: string): string {
+  return root + key;
+}
+
+/** Normalises a URL path into a root prefix: "" or "a/b/" (no leading, one trailing slash). */
+export function rootPrefix(path: string): string {
+  const trimmed = path.replace(/^\/+/, "").replace(/\/+$/, "");
+  if (trimmed === "") return "";
+  checkSegments(trimmed, "prefix", false);
+  return `${trimmed}/`;
+}
+
+/** Compares keys by their UTF-8 bytes, the order S3 and GCS list in. */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}

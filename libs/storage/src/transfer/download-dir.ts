@@ -1,0 +1,78 @@
+import { join } from "node:path";
+import { stat } from "node:fs/promises";
+import { checkKey, checkPrefix } from "../keys.ts";
+import { eachLimit } from "../limit.ts";
+import { openStorage } from "../open.ts";
+import { driverOf } from "../storage.ts";
+import { hashFile } from "../streams.ts";
+import type { ObjectInfo, Storage } from "../types.ts";
+import { downloadFile } from "./download-file.ts";
+import { ProgressTracker } from "./progress.ts";
+import { hashRemote, type DirTransferOptions, type DirTransferSummary } from "./upload-dir.ts";
+
+/**
+ * Downloads every object under `prefix` of `source` (a URL or an open Storage) into
+ * `localDir`, each file verified and renamed into place only when whole (downloadFile).
+ * Keys from the listing are checked again before they become paths: a hostile listing
+ * with ".." in a key cannot write outside `localDir`.
+ */
+export async function downloadDir(source: string | Storage, localDir: string, options: DirTransferOptions = {}): Promise<DirTransferSummary> {
+  const started = performance.now();
+  const storage = typeof source === "string" ? await openStorage(source, options.storage) : source;
+  try {
+    const prefix = checkPrefix(options.prefix ?? "");
+    const fast = driverOf(storage)?.downloadDir;
+    if (fast !== undefined) {
+      const tracker = new ProgressTracker(options.onProgress);
+      const result = await fast(prefix, localDir, {
+        signal: options.signal,
+        onProgress: ({ files, bytes }) => {
+          tracker.state.filesDone = files;
+          tracker.bytes(bytes - tracker.state.bytesDone);
+        },
+      });
+      tracker.emit();
+      return { ...result, seconds: (performance.now() - started) / 1000 };
+    }
+
+    const objects: ObjectInfo[] = [];
+    for await (const entry of storage.list(prefix, { signal: options.signal })) {
+      if (entry.prefix !== true) objects.push({ ...entry, key: checkKey(entry.key) });
+    }
+    const tracker = new ProgressTracker(options.onProgress);
+    tracker.state.filesTotal = objects.length;
+    tracker.state.bytesTotal = objects.reduce((sum, o) => sum + o.size, 0);
+    tracker.emit();
+    let bytes = 0;
+    await eachLimit(objects, options.concurrency ?? 8, async (object) => {
+      const rel = object.key.slice(prefix.length);
+      const path = join(localDir, ...rel.split("/"));
+      if (options.skipIdentical !== false && (await localMatches(storage, object, path, options.signal))) {
+        tracker.bytes(object.size);
+        tracker.fileDone(rel, true);
+        return;
+      }
+      await downloadFile(storage, object.key, path, {
+        signal: options.signal,
+        retries: options.retries,
+        info: object.sha256 === undefined && storage.capabilities.storedSha256 ? undefined : object,
+        onBytes: (delta) => tracker.bytes(delta),
+      });
+      bytes += object.size;
+      tracker.fileDone(rel, false);
+    });
+    tracker.emit();
+    const skipped = tracker.state.filesSkipped;
+    return { files: objects.length - skipped, skipped, bytes, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    if (typeof source === "string") await storage.close();
+  }
+}
+
+async function localMatches(storage: Storage, object: ObjectInfo, path: string, signal?: AbortSignal): Promise<boolean> {
+  const size = await stat(path).then((s) => (s.isFile() ? s.size : -1), () => -1);
+  if (size !== object.size) return false;
+  const local = await hashFile(path, signal);
+  const remote = object.sha256 ?? (await storage.stat(object.key, { signal })).sha256 ?? (await hashRemote(storage, object.key, signal));
+  return local.sha256 === remote;
+}

@@ -1,0 +1,38 @@
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { StorageError } from "../errors.ts";
+import { compareKeys } from "../keys.ts";
+
+export interface LocalFile {
+  /** '/'-separated path relative to the tree's root: the object key below the prefix. */
+  rel: string;
+  path: string;
+  size: number;
+}
+
+/**
+ * Every regular file under `root`, in key order. Symlinks are skipped rather than followed,
+ * so an upload never wanders outside the directory it was given.
+ */
+export async function walkLocalTree(root: string, signal?: AbortSignal): Promise<LocalFile[]> {
+  const out: LocalFile[] = [];
+  const visit = async (dir: string, rel: string): Promise<void> => {
+    if (signal?.aborted) throw new StorageError("Aborted", "directory scan aborted", { cause: signal.reason });
+    const entries = await readdir(dir, { withFileTypes: true });
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      const key = rel + entry.name;
+      if (entry.isDirectory()) await visit(path, `${key}/`);
+      else if (entry.isFile()) out.push({ rel: key, path, size: (await stat(path)).size });
+    }
+  };
+  try {
+    const s = await stat(root);
+    if (!s.isDirectory()) throw new StorageError("InvalidKey", `'${root}' is not a directory`, { key: root });
+  } catch (error) {
+    if (error instanceof StorageError) throw error;
+    throw new StorageError("NotFound", `local directory '${root}' does not exist`, { key: root, cause: error });
+  }
+  await visit(root, "");
+  return out.sort((a, b) => compareKeys(a.rel, b.rel));
+}

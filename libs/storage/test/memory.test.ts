@@ -1,0 +1,3 @@
+import { describeStorage } from "./describe-storage.ts";
+
+describeStorage("memory", async () => ({ url: "memory://conformance/root/" }));

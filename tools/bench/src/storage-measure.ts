@@ -1,0 +1,102 @@
+// Timing for the storage benchmark: Drover and a baseline tool take turns doing the same
+// transfer into a fresh destination, and the medians are compared. The arithmetic is pure
+// (tested without timing); `timeTurns` is the only part that reads a clock.
+import type { Row, Target } from "./report.ts";
+import { median } from "./stats.ts";
+import type { ShapeName, TreeCount } from "./storage-data.ts";
+
+export type Direction = "upload" | "download";
+
+/** One way of doing a transfer: Drover, or the baseline tool. */
+export interface Contender {
+  /** "Drover", "cp", "rsync", "rclone". */
+  tool: string;
+  /** The baseline's command line, for the report. */
+  command?: string | undefined;
+  /** Untimed, before every run: an empty destination (remote prefix deleted, local dir removed). */
+  reset(): Promise<void>;
+  /** The timed transfer. */
+  run(): Promise<void>;
+  /** Untimed, after every run: what arrived, checked against the source. */
+  count(): Promise<TreeCount>;
+}
+
+export interface Timing {
+  tool: string;
+  command?: string | undefined;
+  /** Wall-clock seconds of each run, in the order they ran. */
+  runsSec: number[];
+  medianSec: number;
+  /** Bytes moved / median seconds, in MB/s (10^6 bytes). */
+  mbPerSec: number;
+}
+
+export interface Comparison {
+  /** The row label of the backend, e.g. "s3rver". */
+  backend: string;
+  shape: ShapeName;
+  shapeLabel: string;
+  direction: Direction;
+  files: number;
+  bytes: number;
+  drover: Timing;
+  baseline?: Timing | undefined;
+  /** Drover's throughput over the baseline's (the baseline's median seconds over Drover's). */
+  ratio?: number | undefined;
+  /** The issue's goal for `ratio`. */
+  target?: Target | undefined;
+}
+
+export function timing(tool: string, runsSec: readonly number[], bytes: number, command?: string): Timing {
+  const medianSec = median(runsSec);
+  if (!(medianSec > 0)) throw new RangeError(`${tool}: a transfer took ${medianSec} s`);
+  return { tool, command, runsSec: [...runsSec], medianSec, mbPerSec: bytes / 1e6 / medianSec };
+}
+
+export function compare(base: Omit<Comparison, "ratio">): Comparison {
+  return { ...base, ratio: base.baseline ? base.drover.mbPerSec / base.baseline.mbPerSec : undefined };
+}
+
+/** Table rows: Drover's MB/s, the baseline's, and their ratio held to the target. */
+export function comparisonRows(scenario: string, c: Comparison): Row[] {
+  const what = `${c.direction} ${c.shapeLabel}`;
+  const rows: Row[] = [{ scenario, metric: `${what}: Drover`, value: c.drover.mbPerSec, unit: "MB/s" }];
+  if (c.baseline && c.ratio !== undefined) {
+    rows.push({ scenario, metric: `${what}: ${c.baseline.tool}`, value: c.baseline.mbPerSec, unit: "MB/s" });
+    rows.push({ scenario, metric: `${what}: Drover/${c.baseline.tool} throughput`, value: c.ratio, unit: "×", target: c.target });
+  }
+  return rows;
+}
+
+/** One line for the log: medians, throughputs, ratio. */
+export function describeComparison(c: Comparison): string {
+  const t = (x: Timing): string => `${x.tool} ${x.medianSec.toFixed(3)} s (${x.mbPerSec.toFixed(1)} MB/s)`;
+  const vs = c.baseline ? `, ${t(c.baseline)}, ratio ${c.ratio!.toFixed(2)}${c.target ? ` (target ${c.target.op} ${c.target.bound})` : ""}` : "";
+  return `${c.backend} ${c.direction} ${c.shapeLabel}: ${t(c.drover)}${vs}`;
+}
+
+/**
+ * Runs each contender `repeats` times, taking turns (A B, then B A, …, so neither always
+ * runs on the caches the other warmed), each run into a fresh destination. A run that did
+ * not deliver every file and byte fails the measurement: a broken transfer has no speed.
+ * Returns the seconds of each contender's runs, in the order of `contenders`.
+ */
+export async function timeTurns(contenders: readonly Contender[], repeats: number, expected: TreeCount): Promise<number[][]> {
+  const seconds = contenders.map((): number[] => []);
+  for (let i = 0; i < repeats; i++) {
+    const order = contenders.map((c, index) => ({ c, index }));
+    if (i % 2 === 1) order.reverse();
+    for (const { c, index } of order) {
+      await c.reset();
+      const started = performance.now();
+      await c.run();
+      seconds[index]!.push((performance.now() - started) / 1000);
+      const got = await c.count();
+      if (got.files !== expected.files || got.bytes !== expected.bytes) {
+        throw new Error(`${c.tool} delivered ${got.files} files / ${got.bytes} bytes, expected ${expected.files} / ${expected.bytes}`);
+      }
+    }
+  }
+  for (const c of contenders) await c.reset();
+  return seconds;
+}
