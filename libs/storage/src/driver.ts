@@ -14,6 +14,10 @@ export interface Driver {
   list(prefix: string, options: { delimiter?: "/"; pageSize?: number; signal?: AbortSignal }): AsyncIterable<ListEntry>;
   /** Throws NotFound for a missing key. `range` only when capabilities.rangeRead. */
   readStream(key: string, range: ByteRange | undefined, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
+  /** The whole object and its info from one request (S3's GET carries the metadata). */
+  openRead?(key: string, signal?: AbortSignal): Promise<{ stream: ReadableStream<Uint8Array>; info: ObjectInfo }>;
+  /** Copies the whole object to a local file without passing it through JS (local: copyFile). */
+  readToFile?(key: string, path: string, signal?: AbortSignal): Promise<void>;
   /** Optional faster whole-object read. */
   read?(key: string, range: ByteRange | undefined, signal?: AbortSignal): Promise<Uint8Array>;
   /**

@@ -1,4 +1,8 @@
-/** Runs `work` over `items` with at most `concurrency` at once; the first error stops new work. */
+/**
+ * Runs `work` for every item, at most `concurrency` at once. The first failure stops new
+ * work and is thrown once the items already running have ended (so nothing is left running
+ * behind the caller's back).
+ */
 export async function eachLimit<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   let failed = false;
@@ -13,5 +17,7 @@ export async function eachLimit<T>(items: readonly T[], concurrency: number, wor
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, lane));
+  const results = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, lane));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (rejected !== undefined) throw rejected.reason;
 }

@@ -160,6 +160,16 @@ export function createStorage(driver: Driver, url: string, scheme: StorageScheme
       });
     },
 
+    openRead(key, options: OpOptions = {}) {
+      return run(key, options.signal, async () => {
+        checkKey(key);
+        if (driver.openRead !== undefined) return driver.openRead(key, options.signal);
+        const info = await driver.stat(key, options.signal);
+        if (info === undefined) throw new StorageError("NotFound", `no object '${key}' in ${url}`, { key });
+        return { info, stream: await driver.readStream(key, undefined, options.signal) };
+      });
+    },
+
     write(key, body, options: WriteOptions = {}) {
       return run(key, options.signal, async () => {
         const source = await prepare(checkKey(key), body, options);

@@ -97,6 +97,8 @@ export interface Storage {
   list(prefix?: string, options?: ListOptions): AsyncIterable<ListEntry>;
   read(key: string, options?: ReadOptions): Promise<Uint8Array>;
   readStream(key: string, options?: ReadOptions): Promise<ReadableStream<Uint8Array>>;
+  /** The whole object as a stream plus its info (one request where the backend allows). */
+  openRead(key: string, options?: OpOptions): Promise<{ stream: ReadableStream<Uint8Array>; info: ObjectInfo }>;
   /** Atomic: readers see the old object or the whole new one, never a part. */
   write(key: string, body: WriteBody, options?: WriteOptions): Promise<ObjectInfo>;
   /** Deleting a missing key is not an error (like `rm -f`). */

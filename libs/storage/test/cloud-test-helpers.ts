@@ -1,3 +1,4 @@
+export { kindOf } from "./helpers.ts";
 // Helpers for the S3 and GCS backend tests: sources that fail late, a request-logging proxy,
 // and a guard that no connection leaves the loopback interface.
 import { randomBytes } from "node:crypto";
@@ -50,15 +51,6 @@ export function stallingStream(abortAfter: number, abort: AbortController): Read
   });
 }
 
-export async function kindOf(promise: Promise<unknown>): Promise<StorageErrorKind | "no error"> {
-  try {
-    await promise;
-    return "no error";
-  } catch (error) {
-    if (error instanceof StorageError) return error.kind;
-    throw error;
-  }
-}
 
 export interface LoggingProxy {
   /** http://127.0.0.1:PORT, forwarding every request to the target. */

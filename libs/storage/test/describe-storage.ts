@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keysOf, kindOf } from "./helpers.ts";
 import { downloadDir, downloadFile, openStorage, StorageError, uploadDir, type OpenStorageOptions, type Storage, type StorageErrorKind } from "../src/index.ts";
 
 /**
@@ -20,21 +21,7 @@ export interface StorageUnderTest {
 
 const sha = (data: Uint8Array | string): string => createHash("sha256").update(data).digest("hex");
 
-async function kindOf(promise: Promise<unknown>): Promise<StorageErrorKind | "no error"> {
-  try {
-    await promise;
-    return "no error";
-  } catch (error) {
-    if (error instanceof StorageError) return error.kind;
-    throw error;
-  }
-}
 
-async function keysOf(storage: Storage, prefix = ""): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const entry of storage.list(prefix)) keys.push(entry.key);
-  return keys;
-}
 
 /** A stream of `total` random bytes in 1 MiB chunks, hashing what it sends. */
 function randomStream(total: number, hash = createHash("sha256")): ReadableStream<Uint8Array> {

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keysOf, kindOf } from "./helpers.ts";
 import { rsyncDriver } from "../src/backends/rsync.ts";
 import { downloadDir, openStorage, parseStorageUrl, StorageError, uploadDir, type OpenStorageOptions, type RsyncOptions, type Storage } from "../src/index.ts";
 
@@ -22,21 +23,7 @@ export interface RsyncUnderTest {
   dispose: () => Promise<void>;
 }
 
-async function kindOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "no error";
-  } catch (error) {
-    if (error instanceof StorageError) return error.kind;
-    throw error;
-  }
-}
 
-async function keysOf(storage: Storage, prefix = ""): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const entry of storage.list(prefix)) keys.push(entry.key);
-  return keys;
-}
 
 export function describeRsyncSpecifics(name: string, factory: () => Promise<RsyncUnderTest>): void {
   describe(`rsync specifics: ${name}`, () => {

@@ -77,26 +77,6 @@ export function sliceStream(stream: ReadableStream<Uint8Array>, offset: number, 
   );
 }
 
-/** Runs `task` for every item, at most `limit` at once; the first failure is thrown (after the running ones end). */
-export async function forEachLimit<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const lane = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await task(item);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, lane));
-  const rejected = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (rejected !== undefined) throw rejected.reason;
-}
-
 /** "\"abc\"" → "abc": S3 and GCS quote ETags; callers compare them bare. */
 export function unquote(etag: string | undefined): string | undefined {
   return etag === undefined ? undefined : etag.replace(/^"(.*)"$/, "$1");

@@ -8,7 +8,8 @@ import { compareKeys } from "../keys.ts";
 import type { GcsOptions } from "../options.ts";
 import { bytesStream, collect, sha256Hex } from "../streams.ts";
 import type { ByteRange, ListEntry, ObjectInfo } from "../types.ts";
-import { forEachLimit, readHead, sliceStream, untilAborted, unquote } from "./cloud-helpers.ts";
+import { eachLimit } from "../limit.ts";
+import { readHead, sliceStream, untilAborted, unquote } from "./cloud-helpers.ts";
 import { gcsStatus, mapGcsError } from "./gcs-errors.ts";
 import { resumableUpload } from "./gcs-upload.ts";
 
@@ -215,7 +216,7 @@ export async function gcsDriver(options: GcsDriverOptions): Promise<Driver> {
     },
 
     async deleteMany(keys, signal) {
-      await forEachLimit(keys, DELETE_CONCURRENCY, async (key) => {
+      await eachLimit(keys, DELETE_CONCURRENCY, async (key) => {
         throwIfAborted(signal, key);
         await fileOf(key).delete({ ignoreNotFound: true });
       });

@@ -159,6 +159,13 @@ export function localDriver(options: LocalOptions): Driver {
       }
     },
 
+    async readToFile(key, path) {
+      await copyFile(pathOf(key), path).catch((error: unknown) => {
+        if (isMissing(error)) throw new StorageError("NotFound", `no object '${key}' in file://${root}`, { key, cause: error });
+        throw error;
+      });
+    },
+
     async readStream(key, range: ByteRange | undefined, signal) {
       const handle = await openForRead(key);
       const { size } = await handle.stat();

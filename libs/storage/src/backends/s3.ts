@@ -249,6 +249,21 @@ export async function s3Driver(options: S3DriverOptions): Promise<Driver> {
       return bodyStream(await get(key, range, signal));
     },
 
+    // One GET instead of HEAD + GET: the response headers carry the stored sha256.
+    async openRead(key, signal) {
+      const got = await get(key, undefined, signal);
+      const res = got!.res;
+      const info: ObjectInfo = {
+        key,
+        size: res.ContentLength ?? 0,
+        modified: res.LastModified,
+        etag: unquote(res.ETag),
+        sha256: res.Metadata?.["sha256"],
+        contentType: res.ContentType,
+      };
+      return { stream: bodyStream(got), info };
+    },
+
     write: (key, source, { contentType, signal }) => write(key, source, contentType, signal),
 
     async delete(key, signal) {

@@ -3,7 +3,7 @@ import { eachLimit } from "../limit.ts";
 import type { ObjectInfo, Storage } from "../types.ts";
 import { ProgressTracker } from "./progress.ts";
 import { withRetry } from "./retry.ts";
-import { hashRemote, type DirTransferOptions, type DirTransferSummary } from "./upload-dir.ts";
+import { listObjects, sha256Of, type DirTransferOptions, type DirTransferSummary } from "./upload-dir.ts";
 
 export interface CopyObjectOptions {
   signal?: AbortSignal;
@@ -47,11 +47,12 @@ export async function copyPrefix(from: Storage, fromPrefix: string, to: Storage,
   tracker.state.filesTotal = objects.length;
   tracker.state.bytesTotal = objects.reduce((sum, o) => sum + o.size, 0);
   tracker.emit();
+  const existing = options.skipIdentical === false ? new Map<string, ObjectInfo>() : await listObjects(to, target, options.signal);
   let bytes = 0;
   await eachLimit(objects, options.concurrency ?? 8, async (object) => {
     const rel = object.key.slice(source.length);
     const destKey = target + rel;
-    if (options.skipIdentical !== false && (await sameObject(from, object, to, destKey, options.signal))) {
+    if (await sameObject(from, object, to, existing.get(destKey), options.signal)) {
       tracker.bytes(object.size);
       tracker.fileDone(rel, true);
       return;
@@ -75,10 +76,7 @@ export async function copyPrefix(from: Storage, fromPrefix: string, to: Storage,
   return { files: objects.length - skipped, skipped, bytes, seconds: (performance.now() - started) / 1000 };
 }
 
-async function sameObject(from: Storage, object: ObjectInfo, to: Storage, destKey: string, signal?: AbortSignal): Promise<boolean> {
-  const dest = await to.stat(destKey, { signal }).catch(() => undefined);
+async function sameObject(from: Storage, object: ObjectInfo, to: Storage, dest: ObjectInfo | undefined, signal?: AbortSignal): Promise<boolean> {
   if (dest === undefined || dest.size !== object.size) return false;
-  const sourceSha = object.sha256 ?? (await from.stat(object.key, { signal })).sha256 ?? (await hashRemote(from, object.key, signal));
-  const destSha = dest.sha256 ?? (await hashRemote(to, destKey, signal));
-  return sourceSha === destSha;
+  return (await sha256Of(from, object, signal)) === (await sha256Of(to, dest, signal));
 }

@@ -8,7 +8,7 @@ import { hashFile } from "../streams.ts";
 import type { ObjectInfo, Storage } from "../types.ts";
 import { downloadFile } from "./download-file.ts";
 import { ProgressTracker } from "./progress.ts";
-import { hashRemote, type DirTransferOptions, type DirTransferSummary } from "./upload-dir.ts";
+import { sha256Of, viaFastPath, type DirTransferOptions, type DirTransferSummary } from "./upload-dir.ts";
 
 /**
  * Downloads every object under `prefix` of `source` (a URL or an open Storage) into
@@ -22,18 +22,7 @@ export async function downloadDir(source: string | Storage, localDir: string, op
   try {
     const prefix = checkPrefix(options.prefix ?? "");
     const fast = driverOf(storage)?.downloadDir;
-    if (fast !== undefined) {
-      const tracker = new ProgressTracker(options.onProgress);
-      const result = await fast(prefix, localDir, {
-        signal: options.signal,
-        onProgress: ({ files, bytes }) => {
-          tracker.state.filesDone = files;
-          tracker.bytes(bytes - tracker.state.bytesDone);
-        },
-      });
-      tracker.emit();
-      return { ...result, seconds: (performance.now() - started) / 1000 };
-    }
+    if (fast !== undefined) return await viaFastPath((o) => fast(prefix, localDir, o), options, started);
 
     const objects: ObjectInfo[] = [];
     for await (const entry of storage.list(prefix, { signal: options.signal })) {
@@ -55,7 +44,7 @@ export async function downloadDir(source: string | Storage, localDir: string, op
       await downloadFile(storage, object.key, path, {
         signal: options.signal,
         retries: options.retries,
-        info: object.sha256 === undefined && storage.capabilities.storedSha256 ? undefined : object,
+        info: object,
         onBytes: (delta) => tracker.bytes(delta),
       });
       bytes += object.size;
@@ -73,6 +62,5 @@ async function localMatches(storage: Storage, object: ObjectInfo, path: string, 
   const size = await stat(path).then((s) => (s.isFile() ? s.size : -1), () => -1);
   if (size !== object.size) return false;
   const local = await hashFile(path, signal);
-  const remote = object.sha256 ?? (await storage.stat(object.key, { signal })).sha256 ?? (await hashRemote(storage, object.key, signal));
-  return local.sha256 === remote;
+  return local.sha256 === (await sha256Of(storage, object, signal));
 }

@@ -4,7 +4,7 @@ import { openStorage } from "../open.ts";
 import type { OpenStorageOptions } from "../options.ts";
 import { driverOf } from "../storage.ts";
 import { hashFile, verifying } from "../streams.ts";
-import type { Storage } from "../types.ts";
+import type { ObjectInfo, Storage } from "../types.ts";
 import { walkLocalTree } from "./local-tree.ts";
 import { ProgressTracker, type ProgressListener } from "./progress.ts";
 import { withRetry } from "./retry.ts";
@@ -43,28 +43,20 @@ export async function uploadDir(localDir: string, dest: string | Storage, option
   try {
     const prefix = checkPrefix(options.prefix ?? "");
     const fast = driverOf(storage)?.uploadDir;
-    if (fast !== undefined) {
-      const tracker = new ProgressTracker(options.onProgress);
-      const result = await fast(localDir, prefix, {
-        signal: options.signal,
-        onProgress: ({ files, bytes }) => {
-          tracker.state.filesDone = files;
-          tracker.bytes(bytes - tracker.state.bytesDone);
-        },
-      });
-      tracker.emit();
-      return { ...result, seconds: (performance.now() - started) / 1000 };
-    }
+    if (fast !== undefined) return await viaFastPath((o) => fast(localDir, prefix, o), options, started);
 
     const files = await walkLocalTree(localDir, options.signal);
     const tracker = new ProgressTracker(options.onProgress);
     tracker.state.filesTotal = files.length;
     tracker.state.bytesTotal = files.reduce((sum, f) => sum + f.size, 0);
     tracker.emit();
+    // One listing of the destination instead of a HEAD per file: only files whose size
+    // matches an existing object need their sha256 compared.
+    const existing = options.skipIdentical === false ? new Map<string, ObjectInfo>() : await listObjects(storage, prefix, options.signal);
     let bytes = 0;
     await eachLimit(files, options.concurrency ?? 8, async (file) => {
       const key = prefix + file.rel;
-      if (options.skipIdentical !== false && (await remoteMatches(storage, key, file, options.signal))) {
+      if (await remoteMatches(storage, existing.get(key), file, options.signal)) {
         tracker.bytes(file.size);
         tracker.fileDone(file.rel, true);
         return;
@@ -93,15 +85,49 @@ export async function uploadDir(localDir: string, dest: string | Storage, option
   }
 }
 
+/** Hands a whole-tree transfer to the driver (rsync), keeping the progress contract. */
+export async function viaFastPath(
+  run: (options: { signal?: AbortSignal; onProgress: (p: { files: number; bytes: number }) => void }) => Promise<{ files: number; skipped: number; bytes: number }>,
+  options: DirTransferOptions,
+  started: number,
+): Promise<DirTransferSummary> {
+  const tracker = new ProgressTracker(options.onProgress);
+  const result = await run({
+    signal: options.signal,
+    onProgress: ({ files, bytes }) => {
+      tracker.state.filesDone = files;
+      tracker.bytes(bytes - tracker.state.bytesDone);
+    },
+  });
+  tracker.emit();
+  return { ...result, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Every object under `prefix`, by key (one paged listing). */
+export async function listObjects(storage: Storage, prefix: string, signal?: AbortSignal): Promise<Map<string, ObjectInfo>> {
+  const objects = new Map<string, ObjectInfo>();
+  for await (const entry of storage.list(prefix, { signal })) if (entry.prefix !== true) objects.set(entry.key, entry);
+  return objects;
+}
+
 /**
- * Whether `key` already holds exactly the local file: same size first (one stat), then the
- * same sha256 — stored by the backend, or hashed from the remote bytes when it is not.
+ * Whether the destination object (from a listing) already holds exactly the local file:
+ * same size, then the same sha256 — stored by the backend, or hashed from its bytes.
  */
-export async function remoteMatches(storage: Storage, key: string, file: { path: string; size: number }, signal?: AbortSignal): Promise<boolean> {
-  const info = await storage.stat(key, { signal }).catch(() => undefined);
-  if (info === undefined || info.size !== file.size) return false;
+export async function remoteMatches(storage: Storage, remote: ObjectInfo | undefined, file: { path: string; size: number }, signal?: AbortSignal): Promise<boolean> {
+  if (remote === undefined || remote.size !== file.size) return false;
   const local = await hashFile(file.path, signal);
-  return (info.sha256 ?? (await hashRemote(storage, key, signal))) === local.sha256;
+  return (await sha256Of(storage, remote, signal)) === local.sha256;
+}
+
+/** An object's sha256: from its info, else stored (one stat), else hashed from its bytes. */
+export async function sha256Of(storage: Storage, info: ObjectInfo, signal?: AbortSignal): Promise<string> {
+  if (info.sha256 !== undefined) return info.sha256;
+  if (storage.capabilities.storedSha256) {
+    const stored = (await storage.stat(info.key, { signal })).sha256;
+    if (stored !== undefined) return stored;
+  }
+  return hashRemote(storage, info.key, signal);
 }
 
 export async function hashRemote(storage: Storage, key: string, signal?: AbortSignal): Promise<string> {
