@@ -22,7 +22,7 @@ const SUBCOMMANDS = [
   ["up"], ["coordinator"], ["worker"], ["status"],
   ["jobs", "submit"], ["jobs", "list"], ["jobs", "get"], ["jobs", "cancel"], ["jobs", "retry"],
   ["queues", "list"], ["queues", "pause"], ["queues", "resume"], ["queues", "clear"], ["queues", "stats"],
-  ["workers", "list"], ["tokens", "create"], ["tokens", "list"], ["tokens", "revoke"],
+  ["workers", "list"], ["workers", "leaderboard"], ["tokens", "create"], ["tokens", "list"], ["tokens", "revoke"],
   ["storage", "ls"], ["storage", "stat"], ["storage", "cat"], ["storage", "cp"], ["storage", "rm"], ["storage", "sync"],
 ];
 

@@ -14,7 +14,7 @@ export interface TestCoordinator extends AsyncDisposable {
   admin: DroverClient;
   client(token?: string): DroverClient;
   /** Registers a worker under a fresh worker-role token. */
-  worker(types?: string[]): Promise<{ client: DroverClient; workerId: string; token: string }>;
+  worker(types?: string[], name?: string): Promise<{ client: DroverClient; workerId: string; token: string }>;
 }
 
 /** A real coordinator on 127.0.0.1:0 over a real SQLite file in a temp dir. */
@@ -29,11 +29,11 @@ export async function startTestCoordinator(overrides: CoordinatorConfigInput = {
     dir,
     admin,
     client,
-    async worker(types = ["noop"]) {
+    async worker(types = ["noop"], name = "test-worker") {
       const { token } = await admin.tokens.create.mutate({ name: `worker-${Math.random().toString(36).slice(2)}`, role: "worker" });
       const c = client(token);
       const { workerId } = await c.workers.register.mutate({
-        name: "test-worker",
+        name,
         types,
         concurrency: 1,
         version: "test",

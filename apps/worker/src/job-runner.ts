@@ -1,4 +1,4 @@
-import { NonRetryableError, type JobType } from "@drover/jobs";
+import { NonRetryableError, type JobType, type SpawnJob } from "@drover/jobs";
 import type { JobError, Lease } from "@drover/protocol";
 import { mkdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -14,8 +14,8 @@ export class LeaseEndedError extends Error {
 }
 
 export type Outcome =
-  | { kind: "succeeded"; result: unknown }
-  | { kind: "failed"; error: JobError; retryable: boolean }
+  | { kind: "succeeded"; result: unknown; counts?: Record<string, number>; spawn?: SpawnJob[] }
+  | { kind: "failed"; error: JobError; retryable: boolean; requeueTo?: "parent" }
   | { kind: "abandoned"; why: LeaseEndedError["why"] };
 
 /** A job in flight: what heartbeats send and what cancels it. */
@@ -23,6 +23,9 @@ export class RunningJob {
   readonly controller = new AbortController();
   progress: { fraction: number; message?: string } | undefined;
   logs: string[] = [];
+  /** Named counts and follow-up jobs; sent with the completion only. */
+  counts: Record<string, number> = {};
+  spawned: SpawnJob[] = [];
   constructor(public lease: Lease) {}
 
   /** Aborts the plugin; its outcome will be dropped. */
@@ -31,7 +34,14 @@ export class RunningJob {
   }
 }
 
-function toJobError(error: unknown): { error: JobError; retryable: boolean } {
+const MAX_SPAWN = 1000;
+const COUNT_NAME = /^[a-z0-9][a-z0-9_.:-]*$/;
+
+function toJobError(error: unknown): { error: JobError; retryable: boolean; requeueTo?: "parent" } {
+  if (error instanceof Error && error.name === "RequeueParentError") {
+    const code = (error as { code?: unknown }).code;
+    return { error: { message: error.message, code: typeof code === "string" ? code : "REQUEUE_PARENT" }, retryable: false, requeueTo: "parent" };
+  }
   // By name too: a plugin may bundle its own copy of @drover/jobs.
   if (error instanceof NonRetryableError || (error instanceof Error && error.name === "NonRetryableError")) {
     const code = (error as { code?: unknown }).code;
@@ -77,6 +87,15 @@ export async function runJob(job: RunningJob, type: JobType, workRoot: string): 
       log: (line) => {
         if (job.logs.length < 1000) job.logs.push(String(line).slice(0, 10_000));
       },
+      count: (name, n = 1) => {
+        if (!COUNT_NAME.test(name) || name.length > 100) throw new TypeError(`count name must be a lower-case name such as 'pairs', got ${JSON.stringify(name)}`);
+        if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`count '${name}' must add a non-negative integer, got ${n}`);
+        job.counts[name] = (job.counts[name] ?? 0) + n;
+      },
+      spawn: (next) => {
+        if (job.spawned.length >= MAX_SPAWN) throw new TypeError(`a job may spawn at most ${MAX_SPAWN} follow-up jobs`);
+        job.spawned.push(next);
+      },
     });
     if (signal.aborted) return { kind: "abandoned", why: (signal.reason as LeaseEndedError).why };
     if (type.result) {
@@ -84,13 +103,20 @@ export async function runJob(job: RunningJob, type: JobType, workRoot: string): 
       if (!checked.success) {
         return { kind: "failed", error: { message: `result does not match '${type.name}': ${checked.error.message}`, code: "RESULT_INVALID" }, retryable: false };
       }
-      return { kind: "succeeded", result: checked.data };
+      return { kind: "succeeded", result: checked.data, ...extras(job) };
     }
-    return { kind: "succeeded", result };
+    return { kind: "succeeded", result, ...extras(job) };
   } catch (error) {
     if (signal.aborted && signal.reason instanceof LeaseEndedError) return { kind: "abandoned", why: signal.reason.why };
     return { kind: "failed", ...toJobError(error) };
   } finally {
     if (made) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+function extras(job: RunningJob): { counts?: Record<string, number>; spawn?: SpawnJob[] } {
+  return {
+    ...(Object.keys(job.counts).length > 0 ? { counts: job.counts } : {}),
+    ...(job.spawned.length > 0 ? { spawn: job.spawned } : {}),
+  };
 }

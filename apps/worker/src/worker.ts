@@ -1,4 +1,4 @@
-import type { JobType } from "@drover/jobs";
+import type { JobType, SpawnJob } from "@drover/jobs";
 import { createDroverClient, droverErrorCode, MAX_JSON_BYTES, type DroverClient, type JobError, type Lease } from "@drover/protocol";
 import { tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10,8 +10,11 @@ import { backoffMs, untilReachable, type RetryHooks } from "./retry.ts";
 
 export const WORKER_VERSION = "0.1.0";
 
-type CompleteItem = { jobId: number; attempt: number; leaseId: string; result?: unknown };
-type FailItem = { jobId: number; attempt: number; leaseId: string; error: JobError; retryable: boolean };
+/** Codes with which the coordinator refuses a request's content (retrying it cannot help). */
+const INPUT_REFUSALS = new Set(["INVALID_INPUT", "UNKNOWN_JOB_TYPE", "PAYLOAD_INVALID", "PAYLOAD_TOO_LARGE"]);
+
+type CompleteItem = { jobId: number; attempt: number; leaseId: string; result?: unknown; counts?: Record<string, number>; spawn?: SpawnJob[] };
+type FailItem = { jobId: number; attempt: number; leaseId: string; error: JobError; retryable: boolean; requeueTo?: "parent" };
 
 /** Sums a worker's work so far (tests and `drover up` print it). */
 export interface WorkerStats {
@@ -201,13 +204,19 @@ export class Worker {
       if (bytes > MAX_JSON_BYTES) {
         this.pendingFails.push({ ...ref, error: { message: `result is over ${MAX_JSON_BYTES} bytes of JSON; write big outputs to storage`, code: "RESULT_TOO_LARGE" }, retryable: false });
       } else {
-        const item = { ...ref, ...(outcome.result === undefined ? {} : { result: outcome.result }) };
-        reportBytes.set(item, bytes); // measured once here; takeChunk reads it
+        const item: CompleteItem = {
+          ...ref,
+          ...(outcome.result === undefined ? {} : { result: outcome.result }),
+          ...(outcome.counts ? { counts: outcome.counts } : {}),
+          ...(outcome.spawn ? { spawn: outcome.spawn } : {}),
+        };
+        const extra = outcome.spawn ? Buffer.byteLength(JSON.stringify(outcome.spawn)) : 0;
+        reportBytes.set(item, bytes + extra); // measured once here; takeChunk reads it
         this.pendingCompletes.push(item);
       }
     } else {
       this.log.warn({ jobId: ref.jobId, attempt: ref.attempt, err: outcome.error.message, retryable: outcome.retryable }, "job failed");
-      this.pendingFails.push({ ...ref, error: outcome.error, retryable: outcome.retryable });
+      this.pendingFails.push({ ...ref, error: outcome.error, retryable: outcome.retryable, ...(outcome.requeueTo ? { requeueTo: outcome.requeueTo } : {}) });
     }
     this.flush();
   }
@@ -252,17 +261,31 @@ export class Worker {
         }
         this.start(out.next);
       } catch (error) {
-        if (droverErrorCode(error) === "LEASE_CONFLICT") {
+        const code = droverErrorCode(error);
+        if (code === "LEASE_CONFLICT") {
           this.stats.conflicts++;
           this.log.warn({ jobId: items[0]?.jobId, reason: (error as Error).message }, "outcome refused: the lease was no longer current");
+        } else if (kind === "complete" && code !== undefined && INPUT_REFUSALS.has(code)) {
+          // The coordinator refused what a completion carried (a spawned job of an unknown
+          // type, a payload that does not fit its schema): the job cannot succeed as it
+          // stands, so it fails for good with the reason. In a batch, find the culprit.
+          if (items.length > 1) {
+            for (const item of items) await send("complete", [item]);
+          } else {
+            const item = items[0] as CompleteItem;
+            this.pendingFails.push({ jobId: item.jobId, attempt: item.attempt, leaseId: item.leaseId, error: { message: `completion refused: ${(error as Error).message}`, code }, retryable: false });
+            refused.add(item.leaseId);
+          }
         } else {
           this.log.error({ err: (error as Error).message, code: droverErrorCode(error), jobs: items.map((i) => i.jobId) }, `could not ${kind} jobs; their leases will expire and they will run again`);
         }
       }
     };
+    const refused = new Set<string>();
     if (completes.length) await send("complete", completes);
     if (fails.length) await send("fail", fails);
-    for (const item of [...completes, ...fails]) this.unreported.delete(item.leaseId);
+    // A refused completion is still unreported: its fail goes in the next report.
+    for (const item of [...completes, ...fails]) if (!refused.has(item.leaseId)) this.unreported.delete(item.leaseId);
   }
 
   /** One call for all running leases, at a third of the shortest lease. */

@@ -34,6 +34,29 @@ export interface JobContext<P> {
   progress(fraction: number, message?: string): void;
   /** A line for the job's log on the coordinator; sent with the next heartbeat. */
   log(line: string): void;
+  /**
+   * Adds to a named counter (e.g. `pairs`, `images`). The totals travel with the job's
+   * completion and the coordinator adds them up per worker name and per job type (the
+   * leaderboard). Counts of a failed attempt are dropped.
+   */
+  count(name: string, n?: number): void;
+  /**
+   * Queues a follow-up job (the next stage of a pipeline). It is created in the same
+   * transaction as this job's success: both appear, or neither (a stale completion spawns
+   * nothing). The new job records this one as its parent.
+   */
+  spawn(job: SpawnJob): void;
+}
+
+/** A follow-up job a running job asks for. */
+export interface SpawnJob {
+  type: string;
+  payload?: unknown;
+  queue?: string;
+  priority?: number;
+  maxAttempts?: number;
+  leaseSeconds?: number;
+  idempotencyKey?: string;
 }
 
 export interface JobType<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> extends JobTypeSpec<P, R> {

@@ -23,3 +23,17 @@ export class PluginLoadError extends Error {
     super(`plugin '${specifier}': ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
   }
 }
+
+/**
+ * Thrown by a later stage whose input turned out unusable because of the stage before it
+ * (Crawling@Home's "invalid download"): the worker fails this job for good and the
+ * coordinator reopens the job that spawned it, in one transaction.
+ */
+export class RequeueParentError extends Error {
+  override readonly name = "RequeueParentError";
+  readonly code: string;
+  constructor(message: string, options: { code?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options.code ?? "REQUEUE_PARENT";
+  }
+}

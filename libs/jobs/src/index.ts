@@ -1,6 +1,6 @@
 // Public surface of @drover/jobs, chosen by hand.
-export { defineJobType, assertJobType, assertJobTypeSpec, specOf, type JobContext, type JobType, type JobTypeDefaults, type JobTypeSpec } from "./define.ts";
-export { NonRetryableError, PluginLoadError } from "./errors.ts";
+export { defineJobType, assertJobType, assertJobTypeSpec, specOf, type JobContext, type JobType, type JobTypeDefaults, type JobTypeSpec, type SpawnJob } from "./define.ts";
+export { NonRetryableError, PluginLoadError, RequeueParentError } from "./errors.ts";
 export { loadPlugin, loadPlugins } from "./load.ts";
 export { builtinSpecs } from "./specs.ts";
 export { builtinJobTypes, execJob, noopJob } from "./builtin/index.ts";

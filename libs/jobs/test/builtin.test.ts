@@ -8,7 +8,7 @@ const dir = mkdtempSync(join(tmpdir(), "drover-jobs-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function ctx<P>(payload: P, signal = new AbortController().signal): JobContext<P> {
-  return { jobId: 1, attempt: 1, maxAttempts: 3, payload, signal, workDir: dir, progress: () => {}, log: () => {} };
+  return { jobId: 1, attempt: 1, maxAttempts: 3, payload, signal, workDir: dir, progress: () => {}, log: () => {}, count: () => {}, spawn: () => {} };
 }
 
 describe("exec", () => {

@@ -6,6 +6,7 @@ export { PERMISSIONS, roleAllows, type Permission, type Principal } from "./role
 export { describeZodError } from "./trpc.ts";
 export type {
   AcquireRequest,
+  CompleteRequest,
   DroverContext,
   DroverServices,
   JobsService,
@@ -17,6 +18,7 @@ export type {
 } from "./services.ts";
 export { EpochMs, JOB_STATUSES, JobStatus, MAX_JSON_BYTES, Name, ROLES, Role } from "./schemas/common.ts";
 export {
+  AllocateIdsInput,
   Job,
   JobCount,
   JobError,
@@ -38,12 +40,14 @@ export {
   Lease,
   LeaseRef,
   type LeaseRecord,
+  Counts,
   MAX_CLAIM,
+  MAX_SPAWN,
   MAX_WAIT_MS,
   SettleOutcome,
   SettleOutput,
 } from "./schemas/leases.ts";
 export { QueueInfo, QueueStats } from "./schemas/queues.ts";
 export { TokenCreated, TokenInfo } from "./schemas/tokens.ts";
-export { HostInfo, RegisterInput, WorkerInfo } from "./schemas/workers.ts";
+export { CountersByType, HostInfo, LeaderboardInput, LeaderboardRow, RegisterInput, WorkerInfo } from "./schemas/workers.ts";
 export { SystemStatus } from "./schemas/system.ts";

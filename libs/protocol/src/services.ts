@@ -12,7 +12,7 @@ import type { HeartbeatOutput, LeaseRecord, LeaseRef, SettleOutput } from "./sch
 import type { QueueInfo, QueueStats } from "./schemas/queues.ts";
 import type { TokenCreated, TokenInfo } from "./schemas/tokens.ts";
 import type { SystemStatus } from "./schemas/system.ts";
-import type { HostInfo, WorkerInfo } from "./schemas/workers.ts";
+import type { CountersByType, HostInfo, LeaderboardRow, WorkerInfo } from "./schemas/workers.ts";
 import type { Role } from "./schemas/common.ts";
 import type { JobError } from "./schemas/jobs.ts";
 
@@ -33,6 +33,8 @@ export interface JobsService {
   retry(by: Principal, id: number): Awaitable<Job>;
   events(by: Principal, id: number): Awaitable<JobEvent[]>;
   logs(by: Principal, id: number): Awaitable<JobLogLine[]>;
+  /** Reserves `count` consecutive ids from a named sequence: [start, end), never handed out twice. */
+  allocateIds(by: Principal, req: { sequence: string; count: number }): Awaitable<{ start: number; end: number }>;
 }
 
 export interface AcquireRequest {
@@ -42,11 +44,17 @@ export interface AcquireRequest {
   waitMs: number;
 }
 
+export interface CompleteRequest extends LeaseRef {
+  result?: unknown;
+  counts?: Record<string, number> | undefined;
+  spawn?: JobSubmitParsed[] | undefined;
+}
+
 export interface LeasesService {
   acquire(by: Principal, req: AcquireRequest, signal?: AbortSignal): Promise<LeaseRecord[]>;
   heartbeat(by: Principal, req: { workerId: string; leases: { jobId: number; attempt: number; leaseId: string; progress?: { fraction: number; message?: string | undefined } | undefined; logs?: string[] | undefined }[] }): Awaitable<HeartbeatOutput>;
-  complete(by: Principal, req: { workerId: string; leases: (LeaseRef & { result?: unknown })[]; next?: { types: string[]; max: number } | undefined }): Awaitable<SettleOutput>;
-  fail(by: Principal, req: { workerId: string; leases: (LeaseRef & { error: JobError; retryable: boolean })[]; next?: { types: string[]; max: number } | undefined }): Awaitable<SettleOutput>;
+  complete(by: Principal, req: { workerId: string; leases: CompleteRequest[]; next?: { types: string[]; max: number } | undefined }): Awaitable<SettleOutput>;
+  fail(by: Principal, req: { workerId: string; leases: (LeaseRef & { error: JobError; retryable: boolean; requeueTo?: "parent" | undefined })[]; next?: { types: string[]; max: number } | undefined }): Awaitable<SettleOutput>;
   release(by: Principal, req: { workerId: string; leases: LeaseRef[] }): Awaitable<{ released: number }>;
 }
 
@@ -62,6 +70,8 @@ export interface WorkersService {
   register(by: Principal, req: { name: string; labels: Record<string, string>; types: string[]; concurrency: number; version: string; host: HostInfo; workerId?: string | undefined }): Awaitable<{ workerId: string }>;
   bye(by: Principal, workerId: string): Awaitable<{ released: number }>;
   list(by: Principal): Awaitable<WorkerInfo[]>;
+  leaderboard(by: Principal, q: { type?: string | undefined; by: string; limit: number }): Awaitable<LeaderboardRow[]>;
+  countersByType(by: Principal): Awaitable<CountersByType>;
 }
 
 export interface TokensService {

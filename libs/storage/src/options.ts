@@ -22,6 +22,11 @@ export const s3OptionsSchema = z.strictObject({
   profile: z.string().min(1).optional(),
   /** Multipart part size in bytes. Default 8 MiB (minimum 5 MiB). */
   partSize: positiveInt.min(5 * 1024 * 1024).optional(),
+  /**
+   * Files up to this size go up as one streamed PutObject (atomic too), larger ones in
+   * parts. Default 200 MiB, rclone's default; at most 5 GiB, S3's single-PUT limit.
+   */
+  uploadCutoff: positiveInt.min(5 * 1024 * 1024).max(5 * 1024 ** 3).optional(),
   /** Parts uploaded at once. Default 4. */
   queueSize: positiveInt.max(64).optional(),
   /** Explicit credentials, for programmatic use only (never from a URL or env here). */

@@ -48,6 +48,19 @@ export function workersCommand(): Command {
         printTable(list.map((w) => ({ id: w.id, name: w.name, status: w.status, host: w.host.hostname, types: w.types.join(","), concurrency: w.concurrency, leases: w.activeLeases, lastSeen: when(w.lastSeenAt) })));
       }),
     );
+  withClientOptions(workers.command("leaderboard"))
+    .description("jobs and reported counts (pairs, images) per worker name")
+    .option("--type <type>", "only jobs of this type")
+    .option("--by <count>", "rank by this count", "jobs")
+    .option("--limit <n>", "rows", parseIntArg("limit"), 20)
+    .action(
+      action(async (o) => {
+        const rows = await clientFrom(o).workers.leaderboard.query({ by: o.by, limit: o.limit, ...(o.type ? { type: o.type } : {}) });
+        if (o.json) return printJson(rows);
+        const names = [...new Set(rows.flatMap((r) => Object.keys(r.counts)))].sort();
+        printTable(rows.map((r, i) => ({ rank: i + 1, name: r.name, jobs: r.jobs, ...Object.fromEntries(names.map((n) => [n, r.counts[n] ?? 0])) })));
+      }),
+    );
   return workers;
 }
 

@@ -26,6 +26,7 @@ export function jobFromRow(row: JobRow): Job {
     result: parseJson(row.result) ?? undefined,
     error: parseJson(row.error) as JobError | null,
     createdBy: row.createdBy,
+    parentId: row.parentId,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     startedAt: row.startedAt,

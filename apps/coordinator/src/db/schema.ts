@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // Times are epoch milliseconds in integer columns; JSON is stored as text.
 
@@ -25,6 +25,8 @@ export const jobs = sqliteTable(
     result: text("result"),
     error: text("error"),
     createdBy: text("created_by"),
+    /** The job whose completion spawned this one (the previous stage), if any. */
+    parentId: integer("parent_id"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
     startedAt: integer("started_at"),
@@ -110,4 +112,27 @@ export const queues = sqliteTable("queues", {
 export const meta = sqliteTable("meta", {
   key: text("key").primaryKey(),
   value: text("value").notNull(),
+});
+
+/**
+ * Named counts reported with successful completions (`jobs` counts the completions
+ * themselves), added up per worker name and job type in the completing transaction: the
+ * leaderboard reads them without scanning jobs.
+ */
+export const jobCounters = sqliteTable(
+  "job_counters",
+  {
+    workerName: text("worker_name").notNull(),
+    type: text("type").notNull(),
+    name: text("name").notNull(),
+    value: integer("value").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workerName, t.type, t.name] })],
+);
+
+/** Named id sequences (crawl sample ids): `next` is the first id not yet handed out. */
+export const sequences = sqliteTable("sequences", {
+  name: text("name").primaryKey(),
+  next: integer("next").notNull(),
 });

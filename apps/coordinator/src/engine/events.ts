@@ -9,7 +9,8 @@ export type EventKind =
   | "expired"
   | "released"
   | "cancelled"
-  | "retried";
+  | "retried"
+  | "reopened";
 
 /** Appends to job_events: every state change of a job goes through here. */
 export class EventLog {

@@ -1,17 +1,27 @@
 import type Database from "better-sqlite3";
-import { DroverError, type JobError, type LeaseRecord, type LeaseRef, type SettleOutcome } from "@drover/protocol";
+import { DroverError, type JobError, type JobSubmitParsed, type LeaseRecord, type LeaseRef, type SettleOutcome } from "@drover/protocol";
 import { leaseFromRow, type JobRow } from "../db/rows.ts";
 import { userJson } from "../json.ts";
 import { retryDelayMs } from "./backoff.ts";
+import { CounterBook } from "./counters.ts";
+import { JobInserter, type PreparedJob } from "./insert-jobs.ts";
 import { EventLog } from "./events.ts";
 import type { EngineState } from "./state.ts";
 
 type ClaimRow = Pick<JobRow, "id" | "type" | "queue" | "payload" | "leaseSeconds" | "maxAttempts" | "priority" | "runAfter">;
-type CurrentRow = Pick<JobRow, "id" | "status" | "attempts" | "leaseId" | "maxAttempts" | "type" | "leaseSeconds" | "workerId">;
+type CurrentRow = Pick<JobRow, "id" | "status" | "attempts" | "leaseId" | "maxAttempts" | "type" | "leaseSeconds" | "workerId" | "createdBy" | "parentId">;
 
 export interface FailRequest extends LeaseRef {
   error: JobError;
   retryable: boolean;
+  /** Fail this job for good and reopen the job that spawned it. */
+  requeueTo?: "parent" | undefined;
+}
+
+export interface CompleteRequest extends LeaseRef {
+  result?: unknown;
+  counts?: Record<string, number> | undefined;
+  spawn?: JobSubmitParsed[] | undefined;
 }
 
 /**
@@ -29,10 +39,14 @@ export class LeaseEngine {
   private readonly client: Database.Database;
   private readonly events: EventLog;
   private readonly stmts;
+  private readonly inserter: JobInserter;
+  private readonly counters: CounterBook;
 
   constructor(private readonly state: EngineState) {
     this.client = state.db.$client;
     this.events = new EventLog(this.client);
+    this.inserter = new JobInserter(state);
+    this.counters = new CounterBook(this.client);
     const c = this.client;
     this.stmts = {
       candidates: c.prepare(
@@ -59,7 +73,8 @@ export class LeaseEngine {
          SELECT value ->> 0, @at, @kind, value ->> 1, @worker, NULL FROM json_each(@rows)`,
       ),
       currentMany: c.prepare(
-        `SELECT id, status, attempts, lease_id AS leaseId, max_attempts AS maxAttempts, type, lease_seconds AS leaseSeconds, worker_id AS workerId
+        `SELECT id, status, attempts, lease_id AS leaseId, max_attempts AS maxAttempts, type, lease_seconds AS leaseSeconds, worker_id AS workerId,
+           created_by AS createdBy, parent_id AS parentId
          FROM jobs WHERE id IN (SELECT value FROM json_each(?))`,
       ),
       // [jobId, resultJsonText | null] pairs of a JSON array.
@@ -69,7 +84,16 @@ export class LeaseEngine {
          FROM (SELECT value ->> 0 AS id, value ->> 1 AS result FROM json_each(@items)) AS j WHERE jobs.id = j.id`,
       ),
       current: c.prepare(
-        `SELECT id, status, attempts, lease_id AS leaseId, max_attempts AS maxAttempts, type, lease_seconds AS leaseSeconds, worker_id AS workerId FROM jobs WHERE id = ?`,
+        `SELECT id, status, attempts, lease_id AS leaseId, max_attempts AS maxAttempts, type, lease_seconds AS leaseSeconds, worker_id AS workerId,
+           created_by AS createdBy, parent_id AS parentId FROM jobs WHERE id = ?`,
+      ),
+      // Reopens a finished job (a later stage sent it back). attempts keeps counting (it is
+      // the fencing token) and the job gets a fresh set of attempts, as jobs.retry does.
+      reopen: c.prepare(
+        `UPDATE jobs SET status = 'queued', result = NULL, error = NULL, finished_at = NULL, run_after = ?, updated_at = ?,
+           lease_id = NULL, lease_expires_at = NULL, worker_id = NULL, max_attempts = attempts + max_attempts
+         WHERE id = ? AND status IN ('succeeded', 'failed', 'cancelled')
+         RETURNING type, queue, attempts`,
       ),
       failForGood: c.prepare(
         `UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, updated_at = ?, lease_expires_at = NULL WHERE id = ?`,
@@ -144,19 +168,25 @@ export class LeaseEngine {
   }
 
   /**
-   * Completes leases; then, in the same transaction, claims the worker's next jobs.
-   * A single stale lease throws LEASE_CONFLICT; in a batch each stale lease is reported.
+   * Completes leases; then, in the same transaction, inserts the follow-up jobs they spawn,
+   * adds their counts, and claims the worker's next jobs. A stale lease spawns and counts
+   * nothing. A single stale lease throws LEASE_CONFLICT; in a batch each is reported.
    */
-  complete(workerId: string, items: (LeaseRef & { result?: unknown })[], next?: { types: string[]; max: number }) {
+  complete(workerId: string, items: CompleteRequest[], next?: { types: string[]; max: number }) {
     const results = items.map((item, i) => (item.result === undefined ? null : userJson(item.result, `leases.${i}.result`)));
-    return this.client
+    // Spawned jobs are validated before the transaction: a bad one refuses the whole call.
+    const spawns = items.map((item, i) => (item.spawn?.length ? this.inserter.prepare(item.spawn, (j) => `leases.${i}.spawn.${j}.`) : []));
+    const announced: { prepared: PreparedJob[]; results: ReturnType<JobInserter["insertIn"]> }[] = [];
+    let now = 0;
+    const out = this.client
       .transaction(() => {
-        const now = Date.now();
+        now = Date.now();
         const current = new Map(
           (this.stmts.currentMany.all(JSON.stringify(items.map((i) => i.jobId))) as CurrentRow[]).map((r) => [r.id, r]),
         );
         const done: [number, string | null][] = [];
         const events: [number, number][] = [];
+        const counted: { type: string; counts?: Record<string, number> | undefined }[] = [];
         const settled = new Set<number>();
         const outcomes: SettleOutcome[] = items.map((item, i) => {
           const row = current.get(item.jobId);
@@ -166,22 +196,28 @@ export class LeaseEngine {
           settled.add(item.jobId);
           done.push([item.jobId, results[i] ?? null]);
           events.push([item.jobId, row.attempts]);
+          counted.push({ type: row.type, counts: item.counts });
+          if (spawns[i]!.length > 0) announced.push({ prepared: spawns[i]!, results: this.inserter.insertIn(spawns[i]!, row.createdBy, item.jobId, now) });
           return { jobId: item.jobId, outcome: "ok", status: "succeeded" };
         });
         if (done.length) {
           this.stmts.succeedMany.run({ now, items: JSON.stringify(done) });
           this.stmts.eventsMany.run({ at: now, kind: "succeeded", worker: workerId, rows: JSON.stringify(events) });
+          this.counters.add(workerId, counted, now);
         }
         throwIfSingleConflict(outcomes);
         const leases = next ? this.claimIn(workerId, next.types, next.max, now) : [];
         return { results: outcomes, next: leases };
       })
       .immediate();
+    for (const a of announced) this.inserter.announce(a.prepared, a.results, now);
+    return out;
   }
 
   /** Fails leases: requeued with backoff while attempts remain and the error is retryable. */
   fail(workerId: string, items: FailRequest[], next?: { types: string[]; max: number }) {
     const { retryBaseMs, retryMaxMs } = this.state.settings;
+    const reopenedTypes: { type: string; queue: string }[] = [];
     const out = this.client
       .transaction(() => {
         const now = Date.now();
@@ -191,6 +227,17 @@ export class LeaseEngine {
           if (row.status === "failed" || row.status === "queued") return { jobId: item.jobId, outcome: "repeat", status: row.status };
           if (row.status !== "leased") return conflict(item.jobId, row);
           const error = JSON.stringify({ ...item.error, retryable: item.retryable });
+          if (item.requeueTo === "parent") {
+            if (row.parentId === null) throw new DroverError("INVALID_STATE", `job ${item.jobId} has no parent job to requeue to`, { details: { jobId: item.jobId } });
+            this.stmts.failForGood.run(error, now, now, item.jobId);
+            this.events.append(item.jobId, now, "failed", row.attempts, workerId, { ...item.error, requeuedParent: row.parentId });
+            const reopened = this.stmts.reopen.get(now, now, row.parentId) as { type: string; queue: string; attempts: number } | undefined;
+            if (reopened !== undefined) {
+              this.events.append(row.parentId, now, "reopened", reopened.attempts, workerId, { byChild: item.jobId, error: item.error });
+              reopenedTypes.push(reopened);
+            }
+            return { jobId: item.jobId, outcome: "ok", status: "failed" };
+          }
           if (!item.retryable || row.attempts >= row.maxAttempts) {
             this.stmts.failForGood.run(error, now, now, item.jobId);
             this.events.append(item.jobId, now, "failed", row.attempts, workerId, item.error);
@@ -207,6 +254,10 @@ export class LeaseEngine {
         return { results: outcomes, next: leases };
       })
       .immediate();
+    for (const { type, queue } of reopenedTypes) {
+      this.state.noteQueue(type, queue);
+      this.state.wakeups.notify(type, 1);
+    }
     return out;
   }
 

@@ -14,77 +14,41 @@ import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import { jobEvents, jobLogs, jobs } from "../db/schema.ts";
 import { jobFromRow, parseJson } from "../db/rows.ts";
 import { EventLog } from "../engine/events.ts";
-import { userJson } from "../json.ts";
+import { JobInserter } from "../engine/insert-jobs.ts";
 import type { EngineState } from "../engine/state.ts";
 
 export class JobsServiceImpl implements JobsService {
   private readonly eventLog: EventLog;
-  private readonly insertStmt;
-  private readonly byKeyStmt;
+  private readonly inserter: JobInserter;
+  private readonly allocateStmt;
 
   constructor(private readonly state: EngineState) {
     const c = state.db.$client;
     this.eventLog = new EventLog(c);
-    this.insertStmt = c.prepare(
-      `INSERT INTO jobs (type, queue, payload, priority, run_after, status, attempts, max_attempts, lease_seconds, idempotency_key, created_by, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    this.inserter = new JobInserter(state);
+    this.allocateStmt = c.prepare(
+      `INSERT INTO sequences (name, next) VALUES (@name, @count) ON CONFLICT (name) DO UPDATE SET next = next + @count RETURNING next`,
     );
-    this.byKeyStmt = c.prepare(`SELECT id FROM jobs WHERE idempotency_key = ?`);
   }
 
   submit(by: Principal, job: JobSubmitParsed): SubmitResult {
     return this.submitBatch(by, [job], "")[0]!;
   }
 
-  /**
-   * Validates every job first, then inserts all in one transaction: a batch is added
-   * whole or not at all. A job whose idempotency key exists already (or appears earlier
-   * in the batch) returns that job's id with `deduplicated: true`.
-   */
+  /** Validates every job first, then inserts all in one transaction: a batch is added whole or not at all. */
   submitBatch(by: Principal, list: JobSubmitParsed[], prefix = "jobs."): SubmitResult[] {
-    const { types, settings } = this.state;
-    const prepared = list.map((job, i) => {
-      const where = prefix ? `${prefix}${i}.` : "";
-      const payload = types.validatePayload(job.type, job.payload, where);
-      const text = userJson(payload ?? {}, `${where}payload`);
-      const defaults = types.get(job.type)?.defaults;
-      return {
-        job,
-        text,
-        queue: job.queue ?? job.type,
-        maxAttempts: job.maxAttempts ?? defaults?.maxAttempts ?? settings.defaultMaxAttempts,
-        leaseSeconds: job.leaseSeconds ?? defaults?.leaseSeconds ?? settings.defaultLeaseSeconds,
-      };
-    });
+    const prepared = this.inserter.prepare(list, (i) => (prefix ? `${prefix}${i}.` : ""));
     const now = Date.now();
-    const results = this.state.db.$client
-      .transaction(() =>
-        prepared.map((p): SubmitResult => {
-          if (p.job.idempotencyKey !== undefined) {
-            const existing = this.byKeyStmt.get(p.job.idempotencyKey) as { id: number } | undefined;
-            if (existing) return { id: existing.id, deduplicated: true };
-          }
-          const runAfter = p.job.runAfter ?? now;
-          const { id } = this.insertStmt.get(
-            p.job.type, p.queue, p.text, p.job.priority, runAfter, p.maxAttempts, p.leaseSeconds,
-            p.job.idempotencyKey ?? null, by.user, now, now,
-          ) as { id: number };
-          this.eventLog.append(id, now, "submitted", 0, null, { by: by.user });
-          return { id, deduplicated: false };
-        }),
-      )
-      .immediate();
-    // Tell the in-memory index and the long-pollers, after the commit.
-    const added = new Map<string, number>();
-    prepared.forEach((p, i) => {
-      if (results[i]!.deduplicated) return;
-      this.state.noteQueue(p.job.type, p.queue);
-      const runAfter = p.job.runAfter ?? now;
-      if (runAfter > now) this.state.wakeups.notifyAt(runAfter);
-      else added.set(p.job.type, (added.get(p.job.type) ?? 0) + 1);
-    });
-    for (const [type, count] of added) this.state.wakeups.notify(type, count);
+    const results = this.state.db.$client.transaction(() => this.inserter.insertIn(prepared, by.user, null, now)).immediate();
+    this.inserter.announce(prepared, results, now);
     return results;
+  }
+
+  /** One upsert: the sequence's new `next` comes back, so concurrent callers never overlap. */
+  allocateIds(_by: Principal, req: { sequence: string; count: number }): { start: number; end: number } {
+    const { next } = this.allocateStmt.get({ name: req.sequence, count: req.count }) as { next: number };
+    if (!Number.isSafeInteger(next)) throw new DroverError("INVALID_STATE", `sequence '${req.sequence}' would pass 2^53`);
+    return { start: next - req.count, end: next };
   }
 
   private row(id: number) {

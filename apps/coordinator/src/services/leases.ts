@@ -1,4 +1,4 @@
-import type { AcquireRequest, LeaseRecord, LeaseRef, LeasesService, Principal, JobError } from "@drover/protocol";
+import type { AcquireRequest, CompleteRequest, LeaseRecord, LeaseRef, LeasesService, Principal, JobError } from "@drover/protocol";
 import type { LeaseEngine } from "../engine/lease-engine.ts";
 import type { EngineState } from "../engine/state.ts";
 import type { WorkersServiceImpl } from "./workers.ts";
@@ -33,12 +33,12 @@ export class LeasesServiceImpl implements LeasesService {
     return this.engine.heartbeat(req.workerId, req.leases);
   }
 
-  complete(by: Principal, req: { workerId: string; leases: (LeaseRef & { result?: unknown })[]; next?: { types: string[]; max: number } | undefined }) {
+  complete(by: Principal, req: { workerId: string; leases: CompleteRequest[]; next?: { types: string[]; max: number } | undefined }) {
     this.workers.assertOwnWorker(by, req.workerId);
     return this.engine.complete(req.workerId, req.leases, this.isClosing() ? undefined : req.next);
   }
 
-  fail(by: Principal, req: { workerId: string; leases: (LeaseRef & { error: JobError; retryable: boolean })[]; next?: { types: string[]; max: number } | undefined }) {
+  fail(by: Principal, req: { workerId: string; leases: (LeaseRef & { error: JobError; retryable: boolean; requeueTo?: "parent" | undefined })[]; next?: { types: string[]; max: number } | undefined }) {
     this.workers.assertOwnWorker(by, req.workerId);
     return this.engine.fail(req.workerId, req.leases, this.isClosing() ? undefined : req.next);
   }

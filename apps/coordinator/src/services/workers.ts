@@ -1,4 +1,4 @@
-import { DroverError, type HostInfo, type Principal, type WorkerInfo, type WorkersService } from "@drover/protocol";
+import { DroverError, type CountersByType, type HostInfo, type LeaderboardRow, type Principal, type WorkerInfo, type WorkersService } from "@drover/protocol";
 import { randomUUID } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { workers } from "../db/schema.ts";
@@ -12,6 +12,8 @@ export class WorkersServiceImpl implements WorkersService {
   /** workerId → owning token and when last-seen was last written. */
   private readonly known = new Map<string, { tokenId: string; lastWrite: number }>();
   private readonly touchStmt;
+  private readonly leaderboardStmt;
+  private readonly byTypeStmt;
 
   constructor(
     private readonly state: EngineState,
@@ -20,6 +22,11 @@ export class WorkersServiceImpl implements WorkersService {
     private readonly lostAfterMs: number,
   ) {
     this.touchStmt = state.db.$client.prepare("UPDATE workers SET last_seen_at = ?, gone_at = NULL WHERE id = ?");
+    this.leaderboardStmt = state.db.$client.prepare(
+      `SELECT worker_name AS workerName, name, sum(value) AS value FROM job_counters
+       WHERE @type IS NULL OR type = @type GROUP BY worker_name, name`,
+    );
+    this.byTypeStmt = state.db.$client.prepare(`SELECT type, name, sum(value) AS value FROM job_counters GROUP BY type, name`);
   }
 
   register(by: Principal, req: { name: string; labels: Record<string, string>; types: string[]; concurrency: number; version: string; host: HostInfo; workerId?: string | undefined }) {
@@ -104,5 +111,32 @@ export class WorkersServiceImpl implements WorkersService {
         lastSeenAt: w.lastSeenAt,
         activeLeases: leased.get(w.id) ?? 0,
       }));
+  }
+
+  /** Jobs and counts per worker name from job_counters, ranked by `q.by`. */
+  leaderboard(_by: Principal, q: { type?: string | undefined; by: string; limit: number }): LeaderboardRow[] {
+    const rows = this.leaderboardStmt.all({ type: q.type ?? null }) as { workerName: string; name: string; value: number }[];
+    const byWorker = new Map<string, LeaderboardRow>();
+    for (const r of rows) {
+      let row = byWorker.get(r.workerName);
+      if (row === undefined) byWorker.set(r.workerName, (row = { name: r.workerName, jobs: 0, counts: {} }));
+      if (r.name === "jobs") row.jobs = r.value;
+      else row.counts[r.name] = r.value;
+    }
+    const score = (row: LeaderboardRow): number => (q.by === "jobs" ? row.jobs : (row.counts[q.by] ?? 0));
+    return [...byWorker.values()].sort((a, b) => score(b) - score(a) || a.name.localeCompare(b.name)).slice(0, q.limit);
+  }
+
+  /** Jobs and counts per job type. */
+  countersByType(_by: Principal): CountersByType {
+    const rows = this.byTypeStmt.all() as { type: string; name: string; value: number }[];
+    const byType = new Map<string, CountersByType[number]>();
+    for (const r of rows) {
+      let row = byType.get(r.type);
+      if (row === undefined) byType.set(r.type, (row = { type: r.type, jobs: 0, counts: {} }));
+      if (r.name === "jobs") row.jobs = r.value;
+      else row.counts[r.name] = r.value;
+    }
+    return [...byType.values()];
   }
 }

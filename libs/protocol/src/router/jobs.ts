@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { procedureFor, router } from "../trpc.ts";
 import {
+  AllocateIdsInput,
+  AllocateIdsOutput,
   Job,
   JobCount,
   JobCountsInput,
@@ -30,4 +32,6 @@ export const jobsRouter = router({
   logs: read.input(JobIdInput).output(z.array(JobLogLine)).query(({ ctx, input }) => ctx.services.jobs.logs(ctx.principal, input.id)),
   cancel: submit.input(JobIdInput).output(Job).mutation(({ ctx, input }) => ctx.services.jobs.cancel(ctx.principal, input.id)),
   retry: submit.input(JobIdInput).output(Job).mutation(({ ctx, input }) => ctx.services.jobs.retry(ctx.principal, input.id)),
+  /** Reserves consecutive ids from a named sequence (e.g. sample ids for crawl shards). */
+  allocateIds: submit.input(AllocateIdsInput).output(AllocateIdsOutput).mutation(({ ctx, input }) => ctx.services.jobs.allocateIds(ctx.principal, input)),
 });

@@ -51,6 +51,8 @@ export const Job = z.object({
   result: z.unknown(),
   error: JobError.nullable(),
   createdBy: z.string().nullable(),
+  /** The job whose completion spawned this one (the previous stage). */
+  parentId: JobId.nullable(),
   createdAt: EpochMs,
   updatedAt: EpochMs,
   startedAt: EpochMs.nullable(),
@@ -94,3 +96,11 @@ export type JobEvent = z.infer<typeof JobEvent>;
 
 export const JobLogLine = z.object({ at: EpochMs, attempt: z.number(), line: z.string() });
 export type JobLogLine = z.infer<typeof JobLogLine>;
+
+export const AllocateIdsInput = z.strictObject({
+  /** The sequence's name, e.g. "crawl.samples". */
+  sequence: Name,
+  /** How many ids to reserve. */
+  count: z.number().int().min(1).max(1e12),
+});
+export const AllocateIdsOutput = z.object({ start: z.number(), end: z.number() });

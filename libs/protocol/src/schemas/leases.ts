@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { EpochMs, JobId, JsonValue, Name } from "./common.ts";
-import { JobError } from "./jobs.ts";
+import { JobError, JobSubmitInput } from "./jobs.ts";
 
 export const WorkerId = z.string().min(1).max(100);
 
@@ -66,13 +66,36 @@ export const HeartbeatOutput = z.object({
 });
 export type HeartbeatOutput = z.infer<typeof HeartbeatOutput>;
 
-export const CompleteItem = LeaseRef.extend({ result: JsonValue.optional() });
+/** Most follow-up jobs one completion may spawn. */
+export const MAX_SPAWN = 1000;
+
+/** Named counts a job reports with its success (e.g. `pairs`), added up per worker name and type. */
+export const Counts = z
+  .record(Name, z.number().int().min(0).max(1e15))
+  .refine((c) => Object.keys(c).length <= 32, { message: "at most 32 named counts" });
+
+export const CompleteItem = LeaseRef.extend({
+  result: JsonValue.optional(),
+  counts: Counts.optional(),
+  /**
+   * Follow-up jobs (the next stage), inserted in the same transaction as this success:
+   * both happen or neither; a stale completion spawns nothing. Each records this job as
+   * its parent and is owned by this job's owner.
+   */
+  spawn: z.array(JobSubmitInput).max(MAX_SPAWN).optional(),
+});
 export type CompleteItem = z.infer<typeof CompleteItem>;
 
 export const FailItem = LeaseRef.extend({
   error: JobError.extend({ message: z.string().max(20_000) }),
   /** false: fail the job for good now (a NonRetryableError). Default true. */
   retryable: z.boolean().default(true),
+  /**
+   * "parent": this job's input was bad because of the stage before it (Crawling@Home's
+   * invalid download): fail this job for good and reopen the job that spawned it, in one
+   * transaction.
+   */
+  requeueTo: z.literal("parent").optional(),
 });
 export type FailItem = z.input<typeof FailItem>;
 

@@ -45,3 +45,25 @@ export type WorkerInfo = z.infer<typeof WorkerInfo>;
 
 export const ByeInput = z.strictObject({ workerId: WorkerId });
 export const ByeOutput = z.object({ released: z.number() });
+
+export const LeaderboardInput = z.strictObject({
+  /** Only jobs of this type. */
+  type: Name.optional(),
+  /** Rank by this count ("jobs" or a reported name such as "pairs"); default "jobs". */
+  by: Name.default("jobs"),
+  limit: z.number().int().min(1).max(1000).default(50),
+});
+export type LeaderboardInput = z.input<typeof LeaderboardInput>;
+
+export const LeaderboardRow = z.object({
+  /** The worker name (workers of one volunteer share it). */
+  name: z.string(),
+  /** Jobs this name completed. */
+  jobs: z.number(),
+  /** Every named count reported with those completions (e.g. pairs). */
+  counts: z.record(z.string(), z.number()),
+});
+export type LeaderboardRow = z.infer<typeof LeaderboardRow>;
+
+export const CountersByType = z.array(z.object({ type: z.string(), jobs: z.number(), counts: z.record(z.string(), z.number()) }));
+export type CountersByType = z.infer<typeof CountersByType>;
