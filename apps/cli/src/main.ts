@@ -6,6 +6,7 @@ import { queuesCommand, statusCommand, tokensCommand, workersCommand } from "./c
 import { jobsCommand } from "./commands/jobs.ts";
 import { coordinatorCommand, upCommand, workerCommand } from "./commands/serve.ts";
 import { storageCommand } from "./commands/storage.ts";
+import { crawlCommand } from "./commands/crawl.ts";
 
 // An optional .env in the working directory; it never overrides variables already set.
 loadDotenv({ quiet: true });
@@ -22,6 +23,7 @@ const program = new Command("drover")
   .addCommand(workersCommand())
   .addCommand(tokensCommand())
   .addCommand(statusCommand())
-  .addCommand(storageCommand());
+  .addCommand(storageCommand())
+  .addCommand(crawlCommand());
 
 await program.parseAsync(process.argv);

@@ -24,6 +24,7 @@ const SUBCOMMANDS = [
   ["queues", "list"], ["queues", "pause"], ["queues", "resume"], ["queues", "clear"], ["queues", "stats"],
   ["workers", "list"], ["workers", "leaderboard"], ["tokens", "create"], ["tokens", "list"], ["tokens", "revoke"],
   ["storage", "ls"], ["storage", "stat"], ["storage", "cat"], ["storage", "cp"], ["storage", "rm"], ["storage", "sync"],
+  ["crawl", "seed"], ["crawl", "status"], ["crawl", "leaderboard"],
 ];
 
 describe("drover CLI", () => {
