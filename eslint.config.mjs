@@ -31,7 +31,7 @@ export default [
   // nx forbids importing an app from anywhere; the CLI, the tools and the apps' own
   // cross-process tests are where the apps are composed, so only they may name them.
   {
-    files: ["apps/cli/**", "tools/**", "apps/worker/test/**", "apps/coordinator/test/**"],
+    files: ["apps/cli/**", "tools/**", "apps/worker/test/**", "apps/coordinator/test/**", "libs/sdk/test/**"],
     rules: { "@nx/enforce-module-boundaries": boundaries(["@drover/coordinator", "@drover/worker", "@drover/cli"]) },
   },
 ];
