@@ -67,12 +67,22 @@ export function localDriver(options: LocalOptions): Driver {
     }
   }
 
+  // Directories this storage made or found: a tree upload then pays one mkdir per
+  // directory, not one per file. A pruned directory is forgotten (see delete).
+  const madeDirs = new Set<string>();
+  async function ensureDir(dir: string): Promise<void> {
+    if (madeDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+
   /** Removes directories left empty by a delete, up to (not including) the root. */
   async function pruneEmptyParents(path: string): Promise<void> {
     let dir = dirname(path);
     while (dir.length > root.length && dir.startsWith(root)) {
       try {
         await rmdir(dir);
+        madeDirs.delete(dir);
       } catch {
         return; // not empty (or gone): stop climbing
       }
@@ -181,16 +191,24 @@ export function localDriver(options: LocalOptions): Driver {
 
     async write(key, source, { signal }) {
       const path = pathOf(key);
-      await mkdir(dirname(path), { recursive: true });
+      await ensureDir(dirname(path));
       const temp = tempPathFor(path);
       try {
-        await writeTemp(temp, source, signal);
+        await writeTemp(temp, source, signal).catch(async (error: unknown) => {
+          // The directory was known but has gone since (a delete pruned it): make it again once.
+          if ((error as { code?: string }).code !== "ENOENT") throw error;
+          madeDirs.delete(dirname(path));
+          await ensureDir(dirname(path));
+          await writeTemp(temp, source, signal);
+        });
         if (signal?.aborted) throw abortedError(signal, key);
         await rename(temp, path);
       } catch (error) {
         await rm(temp, { force: true });
         throw error;
       }
+      // Bytes and files have a known size; only a stream needs a stat to learn it.
+      if (source.kind !== "stream") return { key, size: source.size, modified: new Date() };
       const s = await stat(path);
       return { key, size: s.size, modified: s.mtime };
     },

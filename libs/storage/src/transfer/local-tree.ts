@@ -19,12 +19,11 @@ export async function walkLocalTree(root: string, signal?: AbortSignal): Promise
   const visit = async (dir: string, rel: string): Promise<void> => {
     if (signal?.aborted) throw new StorageError("Aborted", "directory scan aborted", { cause: signal.reason });
     const entries = await readdir(dir, { withFileTypes: true });
-    for (const entry of entries) {
-      const path = join(dir, entry.name);
-      const key = rel + entry.name;
-      if (entry.isDirectory()) await visit(path, `${key}/`);
-      else if (entry.isFile()) out.push({ rel: key, path, size: (await stat(path)).size });
-    }
+    // Sizes are read in parallel: one stat at a time costs a thread-pool round trip per file.
+    const files = entries.filter((e) => e.isFile());
+    const sizes = await Promise.all(files.map((e) => stat(join(dir, e.name)).then((s) => s.size)));
+    files.forEach((e, i) => out.push({ rel: rel + e.name, path: join(dir, e.name), size: sizes[i]! }));
+    for (const entry of entries) if (entry.isDirectory()) await visit(join(dir, entry.name), `${rel + entry.name}/`);
   };
   try {
     const s = await stat(root);
