@@ -14,7 +14,10 @@ const depConstraints = [
   { sourceTag: "scope:cli", onlyDependOnLibsWithTags: ["type:lib", "type:app"] },
   { sourceTag: "type:tool", onlyDependOnLibsWithTags: ["type:lib", "type:app", "type:tool"] },
 ];
-const boundaries = (allow) => ["error", { enforceBuildableLibDependency: false, allow, depConstraints }];
+const boundaries = (allow, constraints = depConstraints) => ["error", { enforceBuildableLibDependency: false, allow, depConstraints: constraints }];
+// Tests may also use the fixture generators (tools/fixtures, scope:fixtures); sources may not.
+const testConstraints = depConstraints.map((c) => ({ ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, "scope:fixtures"] }));
+const APPS = ["@drover/coordinator", "@drover/worker", "@drover/cli"];
 
 export default [
   // Each project's vitest.config.ts only re-exports the root vitest.shared.ts.
@@ -28,10 +31,9 @@ export default [
       "@nx/enforce-module-boundaries": boundaries([]),
     },
   },
+  { files: ["libs/*/test/**"], plugins: { "@nx": nx }, rules: { "@nx/enforce-module-boundaries": boundaries([], testConstraints) } },
   // nx forbids importing an app from anywhere; the CLI, the tools and the apps' own
   // cross-process tests are where the apps are composed, so only they may name them.
-  {
-    files: ["apps/cli/**", "tools/**", "apps/worker/test/**", "apps/coordinator/test/**", "libs/sdk/test/**"],
-    rules: { "@nx/enforce-module-boundaries": boundaries(["@drover/coordinator", "@drover/worker", "@drover/cli"]) },
-  },
+  { files: ["apps/cli/**", "tools/**"], plugins: { "@nx": nx }, rules: { "@nx/enforce-module-boundaries": boundaries(APPS) } },
+  { files: ["apps/*/test/**", "libs/sdk/test/**"], plugins: { "@nx": nx }, rules: { "@nx/enforce-module-boundaries": boundaries(APPS, testConstraints) } },
 ];

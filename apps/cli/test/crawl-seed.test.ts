@@ -7,12 +7,11 @@ import { describe, expect, it } from "vitest";
 import { seedShards } from "../src/crawl/seed.ts";
 import { crawlStatus } from "../src/crawl/status.ts";
 
-type WatPayload = { shard: string; startId: number; endId: number; piece?: number };
+type WatPayload = { shard: string; startId: number | string; endId: number | string; piece?: number };
 
 describe("drover crawl seed", () => {
   it("submits one job per half-shard with non-overlapping id ranges; a re-run adds nothing; a later run continues the numbering", async () => {
-    // acceptUnknownTypes: this test is about seeding, whatever crawl.wat's payload schema checks.
-    await using t = await startTestCoordinator({ acceptUnknownTypes: true });
+    await using t = await startTestCoordinator();
     const dir = await mkdtemp(join(tmpdir(), "drover-seed-"));
     const paths = ["crawl-data/CC-MAIN-2024-22/a.warc.wat.gz", "crawl-data/CC-MAIN-2024-22/b.warc.wat.gz", "# a comment", "", "crawl-data/CC-MAIN-2024-22/c.warc.wat.gz"];
     await writeFile(join(dir, "wat.paths.gz"), gzipSync(paths.join("\n")));
@@ -20,8 +19,8 @@ describe("drover crawl seed", () => {
 
     const first = await seedShards(t.admin, options);
     expect(first).toMatchObject({ shards: 3, submitted: 6, deduplicated: 0, firstId: 0, endId: 6000 });
-    const jobs = (await t.admin.jobs.list.query({ type: "crawl.wat" })).jobs.map((j) => j.payload as WatPayload).sort((a, b) => a.startId - b.startId);
-    expect(jobs.map((p) => [p.startId, p.endId])).toEqual([[0, 999], [1000, 1999], [2000, 2999], [3000, 3999], [4000, 4999], [5000, 5999]]);
+    const jobs = (await t.admin.jobs.list.query({ type: "crawl.wat" })).jobs.map((j) => j.payload as WatPayload).sort((a, b) => Number(a.startId) - Number(b.startId));
+    expect(jobs.map((p) => [Number(p.startId), Number(p.endId)])).toEqual([[0, 1000], [1000, 2000], [2000, 3000], [3000, 4000], [4000, 5000], [5000, 6000]]);
     expect(jobs.map((p) => `${p.shard.slice(-13)}#${p.piece}`)).toEqual(["a.warc.wat.gz#0", "a.warc.wat.gz#1", "b.warc.wat.gz#0", "b.warc.wat.gz#1", "c.warc.wat.gz#0", "c.warc.wat.gz#1"]);
 
     const again = await seedShards(t.admin, options);

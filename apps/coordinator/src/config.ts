@@ -33,6 +33,14 @@ export const CoordinatorConfigSchema = z.strictObject({
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Largest request body in bytes (DROVER_BODY_LIMIT); default 16 MiB. */
   bodyLimit: int(1024, 1024 ** 3).default(16 * 1024 * 1024),
+  /**
+   * Serve the Crawling@Home server API (`/api/*`) for old crawling@home clients
+   * (DROVER_CRAWL_COMPAT); default false. Those routes take no bearer token: enable only for
+   * volunteer fleets.
+   */
+  crawlCompat: bool.default(false),
+  /** What the Crawling@Home API hands out as the upload address (DROVER_CRAWL_UPLOAD_ADDRESS); default "". */
+  crawlUploadAddress: z.string().max(4096).default(""),
 });
 
 export type CoordinatorConfigInput = z.input<typeof CoordinatorConfigSchema>;
@@ -54,6 +62,8 @@ export const COORDINATOR_ENV: Record<string, keyof CoordinatorConfigInput> = {
   DROVER_ACCEPT_UNKNOWN_TYPES: "acceptUnknownTypes",
   DROVER_LOG_LEVEL: "logLevel",
   DROVER_BODY_LIMIT: "bodyLimit",
+  DROVER_CRAWL_COMPAT: "crawlCompat",
+  DROVER_CRAWL_UPLOAD_ADDRESS: "crawlUploadAddress",
 };
 
 export class ConfigError extends Error {

@@ -1,6 +1,7 @@
 import { builtinSpecs } from "@drover/jobs/specs";
 import { loadPlugins, specOf, type JobTypeSpec } from "@drover/jobs";
 import { resolve } from "node:path";
+import { crawlingAtHomeRoutes } from "./compat/crawling-at-home.ts";
 import { startCheckpointer } from "./db/checkpointer.ts";
 import { openDatabase } from "./db/open.ts";
 import { LeaseEngine } from "./engine/lease-engine.ts";
@@ -69,7 +70,11 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     }
   }
 
-  const app = buildServer({ services, authenticate: (t) => tokens.authenticate(t), logLevel: config.logLevel, bodyLimit: config.bodyLimit });
+  // Optional wire-compatible APIs for fleets of older clients, each a plugin beside the tRPC routes.
+  const compat = config.crawlCompat
+    ? [crawlingAtHomeRoutes({ ...services, db: db.$client, uploadAddress: config.crawlUploadAddress, idleMs: config.defaultLeaseSeconds * 1000 })]
+    : [];
+  const app = buildServer({ services, authenticate: (t) => tokens.authenticate(t), logLevel: config.logLevel, bodyLimit: config.bodyLimit, plugins: compat });
   const stopReaper = startReaper(engine, config.reaperIntervalMs, app.log);
   const stopCheckpointer = dbFile === ":memory:" ? async () => {} : startCheckpointer(dbFile, 1000, (message) => app.log.warn({ message }, "WAL checkpoint failed; will try again"));
   try {

@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import { TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import type { DroverContext, DroverServices, Principal } from "@drover/protocol";
 import { registerTrpcRoutes } from "./trpc-handler.ts";
@@ -8,6 +8,8 @@ export interface ServerOptions {
   authenticate: (token: string) => Principal | null;
   logLevel: string;
   bodyLimit: number;
+  /** Extra routes, each an encapsulated plugin (e.g. the Crawling@Home API when enabled); default none. */
+  plugins?: readonly FastifyPluginAsync[];
 }
 
 /** The transport only: Fastify + the tRPC router. All logic lives in the services. */
@@ -65,5 +67,6 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       authError: principal ? undefined : match ? "unknown or revoked token" : "authorization header must be 'Bearer <token>'",
     };
   });
+  for (const plugin of opts.plugins ?? []) void app.register(plugin);
   return app;
 }

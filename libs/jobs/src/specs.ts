@@ -3,5 +3,8 @@
 import type { JobTypeSpec } from "./define.ts";
 import { execSpec } from "./builtin/exec.spec.ts";
 import { noopSpec } from "./builtin/noop.spec.ts";
+import { imagesSpec } from "./crawl/images.spec.ts";
+import { watSpec } from "./crawl/wat.spec.ts";
+import { gpuSpec } from "./crawl/gpu.spec.ts";
 
-export const builtinSpecs: readonly JobTypeSpec[] = [noopSpec, execSpec];
+export const builtinSpecs: readonly JobTypeSpec[] = [noopSpec, execSpec, imagesSpec, gpuSpec, watSpec];

@@ -21,7 +21,9 @@ describe("defineJobType", () => {
   });
 
   it("built-in specs match the built-in runners", () => {
-    expect(builtinSpecs.map((s) => s.name)).toEqual(builtinJobTypes.map((t) => t.name));
+    // crawl.gpu is leased only by old Crawling@Home GPU clients (the coordinator's compat API): a spec without a runner.
+    const specOnly = new Set(["crawl.gpu"]);
+    expect(builtinSpecs.map((s) => s.name).filter((n) => !specOnly.has(n))).toEqual(builtinJobTypes.map((t) => t.name));
   });
 });
 

@@ -25,12 +25,13 @@ export function crawlCommand(): Command {
     .option("--pieces <n>", "1: a job per shard; 2: a job per half", parsePieces, 1 as 1 | 2)
     .option("--queue <queue>", "queue for the jobs")
     .option("--priority <n>", "job priority", parseIntArg("priority"))
+    .option("--lease-seconds <n>", "lease length (default: the type's, 300 s)", parseIntArg("lease-seconds"))
     .action(
       action(async (o) => {
         if (o.idsPerShard < 1) throw new InvalidArgumentError("ids-per-shard must be at least 1");
         const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: "seed {value} jobs {bar}", stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
         bar?.start(0, 0);
-        const result = await seedShards(clientFrom(o), { paths: o.paths, baseUrl: o.baseUrl, outputRoot: o.outputRoot, idsPerShard: o.idsPerShard, pieces: o.pieces, queue: o.queue, priority: o.priority }, (done) => {
+        const result = await seedShards(clientFrom(o), { paths: o.paths, baseUrl: o.baseUrl, outputRoot: o.outputRoot, idsPerShard: o.idsPerShard, pieces: o.pieces, queue: o.queue, priority: o.priority, leaseSeconds: o.leaseSeconds }, (done) => {
           bar?.setTotal(done);
           bar?.update(done);
         });

@@ -14,6 +14,7 @@ function coordinatorOptions(cmd: Command): Command {
     .option("--db <file>", "SQLite file (DROVER_DB, default <data-dir>/drover.db)")
     .option("--plugin <module>", "plugin whose job types to validate (repeatable; DROVER_PLUGINS)", collect)
     .option("--accept-unknown-types", "accept jobs of types no plugin defines (DROVER_ACCEPT_UNKNOWN_TYPES)")
+    .option("--crawl-compat", "serve the Crawling@Home API (/api/*, no token) for old crawling@home clients (DROVER_CRAWL_COMPAT)")
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (DROVER_LOG_LEVEL)");
 }
 
@@ -25,6 +26,7 @@ function coordinatorConfigFrom(o: Record<string, unknown>) {
     db: o.db,
     plugins: o.plugin,
     acceptUnknownTypes: o.acceptUnknownTypes,
+    crawlCompat: o.crawlCompat,
     logLevel: o.logLevel,
   });
 }

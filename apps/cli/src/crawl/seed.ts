@@ -16,6 +16,8 @@ export interface SeedOptions {
   pieces: 1 | 2;
   queue?: string;
   priority?: number;
+  /** Lease length for the jobs; default the type's (300 s). */
+  leaseSeconds?: number;
   /** Jobs per submitBatch call. */
   batchSize?: number;
 }
@@ -73,13 +75,15 @@ export async function seedShards(client: DroverClient, options: SeedOptions, onP
         payload: {
           shard: item.url,
           startId,
-          endId: startId + options.idsPerShard - 1,
+          // crawl.wat's range is [startId, endId): end exclusive.
+          endId: startId + options.idsPerShard,
           ...(options.pieces === 2 ? { piece: item.piece } : {}),
           outputRoot: options.outputRoot,
         },
         idempotencyKey: `crawl.wat:${item.url}#${options.pieces === 2 ? item.piece : "all"}`,
         ...(options.queue ? { queue: options.queue } : {}),
         ...(options.priority !== undefined ? { priority: options.priority } : {}),
+        ...(options.leaseSeconds !== undefined ? { leaseSeconds: options.leaseSeconds } : {}),
       };
     });
     const submitted = await client.jobs.submitBatch.mutate({ jobs });

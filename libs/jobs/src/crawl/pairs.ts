@@ -1,0 +1,173 @@
+// From one page's HTML-Metadata to its candidate (image URL, alt text) pairs: which links
+// count, how URLs resolve, how alt texts are normalised, which licence applies, and the
+// shard-wide duplicate check. Pure functions (plus the Deduper's set), no I/O.
+import { createHash } from "node:crypto";
+
+export interface PairFilter {
+  /** Lower-case extensions (no dot) whose images are dropped. */
+  excludeExtensions: readonly string[];
+  /** Shortest alt text kept, in characters after normalising. */
+  minAltLength: number;
+}
+
+/** Why an `IMG@/src` link yields no pair (duplicates are counted apart, see Deduper). */
+export const DROP_REASONS = ["noAlt", "altTooShort", "badUrl", "scheme", "extension"] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export interface Candidate {
+  /** Absolute http(s) URL. */
+  url: string;
+  /** Normalised alt text. */
+  alt: string;
+}
+
+export interface PageExtract {
+  /** Entries of HTML-Metadata.Links, every path. */
+  links: number;
+  /** `IMG@/src` entries. */
+  images: number;
+  /** Kept candidates in page order (before the duplicate check). */
+  candidates: Candidate[];
+  dropped: Record<DropReason, number>;
+  /** The first Creative Commons licence or public-domain URL the page links to. */
+  license?: string;
+}
+
+interface LinkEntry {
+  path?: unknown;
+  url?: unknown;
+  alt?: unknown;
+  rel?: unknown;
+}
+
+/**
+ * Collapses every run of whitespace (Unicode: also no-break and ideographic spaces, newlines,
+ * tabs) to one space and trims: the alt as a reader sees it, and the form duplicates compare.
+ */
+export function normaliseAlt(raw: string): string {
+  return raw.replace(/\s+/gu, " ").trim();
+}
+
+/** The extension of the URL's last path segment, lower-case, "" when it has none. */
+export function pathExtension(url: URL): string {
+  const path = url.pathname;
+  const segment = path.slice(path.lastIndexOf("/") + 1);
+  const dot = segment.lastIndexOf(".");
+  if (dot < 0) return "";
+  let ext = segment.slice(dot + 1);
+  try {
+    ext = decodeURIComponent(ext);
+  } catch {
+    // a stray '%' in the name: keep it as written
+  }
+  return ext.toLowerCase();
+}
+
+/**
+ * The URL relative links resolve against: the page's `<base href>` (WAT's `Head.Base`, itself
+ * resolved against the page URL) when there is a valid one, else the page URL.
+ */
+export function baseUrl(pageUrl: string, head: unknown): URL | undefined {
+  let page: URL | undefined;
+  try {
+    page = new URL(pageUrl);
+  } catch {
+    page = undefined;
+  }
+  const base = isObject(head) ? head.Base : undefined;
+  if (typeof base === "string" && base.trim() !== "") {
+    try {
+      return new URL(base, page);
+    } catch {
+      // an unusable <base>: browsers fall back to the document URL too
+    }
+  }
+  return page;
+}
+
+/**
+ * A Creative Commons licence or public-domain tool: creativecommons.org (or www.) with a path
+ * under /licenses/ or /publicdomain/. Returns the resolved URL, or undefined.
+ */
+export function licenseUrl(raw: unknown, base: URL | undefined): string | undefined {
+  if (typeof raw !== "string") return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw, base);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+  if (url.hostname !== "creativecommons.org" && url.hostname !== "www.creativecommons.org") return undefined;
+  return /^\/(licenses|publicdomain)\/./.test(url.pathname) ? url.href : undefined;
+}
+
+/** Reads one page's HTML-Metadata into candidate pairs, counts and its licence. */
+export function extractPage(html: unknown, pageUrl: string, filter: PairFilter): PageExtract {
+  const out: PageExtract = { links: 0, images: 0, candidates: [], dropped: { noAlt: 0, altTooShort: 0, badUrl: 0, scheme: 0, extension: 0 } };
+  if (!isObject(html)) return out;
+  const base = baseUrl(pageUrl, html.Head);
+  const links = Array.isArray(html.Links) ? (html.Links as unknown[]) : [];
+  const headLinks = isObject(html.Head) && Array.isArray(html.Head.Link) ? (html.Head.Link as unknown[]) : [];
+  out.links = links.length;
+
+  for (const entry of links) {
+    if (!isObject(entry)) continue;
+    const link = entry as LinkEntry;
+    if (link.path === "IMG@/src") {
+      out.images++;
+      const verdict = judgeImage(link, base, filter);
+      if (typeof verdict === "string") out.dropped[verdict]++;
+      else out.candidates.push(verdict);
+    } else if (out.license === undefined && (link.path === "A@/href" || link.path === "LINK@/href")) {
+      out.license = licenseUrl(link.url, base);
+    }
+  }
+  // <link rel="license" href="…"> in the head counts as well.
+  for (const entry of headLinks) {
+    if (out.license !== undefined) break;
+    if (isObject(entry) && (entry as LinkEntry).path === "LINK@/href") out.license = licenseUrl((entry as LinkEntry).url, base);
+  }
+  return out;
+}
+
+function judgeImage(link: LinkEntry, base: URL | undefined, filter: PairFilter): Candidate | DropReason {
+  if (typeof link.alt !== "string") return "noAlt";
+  const alt = normaliseAlt(link.alt);
+  if (alt === "") return "noAlt";
+  if ([...alt].length < filter.minAltLength) return "altTooShort";
+  if (typeof link.url !== "string" || link.url.trim() === "") return "badUrl";
+  let url: URL;
+  try {
+    url = new URL(link.url, base);
+  } catch {
+    return "badUrl";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return "scheme";
+  if (filter.excludeExtensions.includes(pathExtension(url))) return "extension";
+  return { url: url.href, alt };
+}
+
+/**
+ * Remembers every (url, alt) pair of a shard by sha256 (the first 16 bytes, ~50 bytes per
+ * pair in memory), so a pair seen again anywhere in the shard is a duplicate.
+ */
+export class Deduper {
+  private readonly seen = new Set<string>();
+
+  /** True the first time this pair is offered, false after. */
+  firstTime(pair: Candidate): boolean {
+    const key = createHash("sha256").update(pair.url).update("\n").update(pair.alt).digest().toString("latin1", 0, 16);
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    return true;
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

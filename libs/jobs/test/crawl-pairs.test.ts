@@ -1,0 +1,82 @@
+// The pure parts of crawl.wat: link filtering, URL resolution, licences, object URLs.
+import { describe, expect, it } from "vitest";
+import { joinObjectUrl, splitObjectUrl } from "../src/crawl/object-url.ts";
+import { baseUrl, Deduper, extractPage, licenseUrl, normaliseAlt, pathExtension } from "../src/crawl/pairs.ts";
+
+const filter = { excludeExtensions: ["svg", "gif"], minAltLength: 1 };
+
+describe("pairs", () => {
+  it("normalises alt whitespace, Unicode spaces included", () => {
+    expect(normaliseAlt("  Ein\u00a0 Hund\n\tim  Park \u3000")).toBe("Ein Hund im Park");
+    expect(normaliseAlt(" \n\t ")).toBe("");
+  });
+
+  it("takes the extension from the path only, case-insensitive", () => {
+    expect(pathExtension(new URL("https://x.org/a/b.SVG?v=1"))).toBe("svg");
+    expect(pathExtension(new URL("https://x.org/thumb.php?src=a.svg"))).toBe("php");
+    expect(pathExtension(new URL("https://x.org/a.b/c"))).toBe("");
+    expect(pathExtension(new URL("https://x.org/"))).toBe("");
+  });
+
+  it("resolves against <base href> when the page has one", () => {
+    expect(baseUrl("https://a.org/x/y.html", { Base: "/static/" })?.href).toBe("https://a.org/static/");
+    expect(baseUrl("https://a.org/x/y.html", { Base: "http://[bad" })?.href).toBe("https://a.org/x/y.html");
+    expect(baseUrl("https://a.org/x/y.html", {})?.href).toBe("https://a.org/x/y.html");
+  });
+
+  it("recognises Creative Commons licences and public-domain tools, nothing else", () => {
+    const base = new URL("http://a.org/p.html");
+    expect(licenseUrl("//creativecommons.org/licenses/by/4.0/", base)).toBe("http://creativecommons.org/licenses/by/4.0/");
+    expect(licenseUrl("https://www.creativecommons.org/publicdomain/zero/1.0/", base)).toBe("https://www.creativecommons.org/publicdomain/zero/1.0/");
+    expect(licenseUrl("https://creativecommons.org/about/", base)).toBeUndefined();
+    expect(licenseUrl("https://creativecommons.org.evil.example/licenses/by/4.0/", base)).toBeUndefined();
+    expect(licenseUrl("https://creativecommons.org/licenses/", base)).toBeUndefined();
+  });
+
+  it("keeps IMG@/src with alt text, resolved; drops the rest with a reason", () => {
+    const page = extractPage(
+      {
+        Head: { Link: [{ path: "LINK@/href", url: "https://creativecommons.org/licenses/by-sa/4.0/", rel: "license" }] },
+        Links: [
+          { path: "IMG@/src", url: "../a.jpg", alt: " A  cat " },
+          { path: "IMG@/src", url: "/b.jpg" },
+          { path: "IMG@/src", url: "/c.jpg", alt: "   " },
+          { path: "IMG@/src", url: "data:image/png;base64,AAAA", alt: "x" },
+          { path: "IMG@/src", url: "/d.gif", alt: "x" },
+          { path: "IMG@/src", url: "http://exa mple.com/e.jpg", alt: "x" },
+          { path: "IMG@/data-src", url: "/lazy.jpg", alt: "not an IMG@/src" },
+          { path: "A@/href", url: "/next", text: "next" },
+        ],
+      },
+      "https://site.org/blog/post.html",
+      filter,
+    );
+    expect(page.candidates).toEqual([{ url: "https://site.org/a.jpg", alt: "A cat" }]);
+    expect(page).toMatchObject({ links: 8, images: 6, license: "https://creativecommons.org/licenses/by-sa/4.0/" });
+    expect(page.dropped).toEqual({ noAlt: 2, altTooShort: 0, badUrl: 1, scheme: 1, extension: 1 });
+    expect(extractPage({ Links: [{ path: "IMG@/src", url: "/a.jpg", alt: "ab" }] }, "https://s.org/", { ...filter, minAltLength: 3 }).dropped.altTooShort).toBe(1);
+  });
+
+  it("counts a pair once per shard", () => {
+    const d = new Deduper();
+    expect(d.firstTime({ url: "https://a/x.jpg", alt: "cat" })).toBe(true);
+    expect(d.firstTime({ url: "https://a/x.jpg", alt: "cat" })).toBe(false);
+    expect(d.firstTime({ url: "https://a/x.jpg", alt: "dog" })).toBe(true);
+    expect(d.size).toBe(2);
+  });
+});
+
+describe("object URLs", () => {
+  it("splits an object URL into a storage root and a key, keeping the query on the root", () => {
+    expect(splitObjectUrl("s3://b/run/x.wat.gz?region=eu-west-1")).toEqual({ root: "s3://b/run/?region=eu-west-1", key: "x.wat.gz" });
+    expect(splitObjectUrl("memory://m/x%20y.gz")).toEqual({ root: "memory://m/", key: "x y.gz" });
+    expect(splitObjectUrl("/tmp/a/shard.wat.gz")).toEqual({ root: "/tmp/a/", key: "shard.wat.gz" });
+    expect(() => splitObjectUrl("s3://bucket")).toThrow(/does not name an object/);
+    expect(() => splitObjectUrl("s3://bucket/dir/")).toThrow(/does not name an object/);
+  });
+
+  it("joins a root and a key", () => {
+    expect(joinObjectUrl("s3://b/out?region=eu", "7/1/pairs.parquet")).toBe("s3://b/out/7/1/pairs.parquet?region=eu");
+    expect(joinObjectUrl("memory://m/out/", "k")).toBe("memory://m/out/k");
+  });
+});
