@@ -2,7 +2,7 @@
 // the generator's own bookkeeping, not from this parser), the real Common Crawl fixture in
 // shared/, memory:// and file:// storage, and a loopback HTTP server. The JobContext below is
 // the plugin contract filled with arrays, not a mock of anything that exists.
-import { generateWat, type WatExpectation } from "@drover/fixtures";
+import { generateWat, REAL_WAT_PATH, type WatExpectation } from "@drover/fixtures";
 import { openStorage, sha256Hex } from "@drover/storage";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -18,7 +18,7 @@ import { watJob } from "../src/crawl/wat.ts";
 import type { WatStats } from "../src/crawl/wat.ts";
 import type { WatPayload } from "../src/crawl/wat.spec.ts";
 
-const REAL_WAT = resolve(import.meta.dirname, "../../../../shared/fixtures/whirlwind.warc.wat.gz");
+const REAL_WAT = REAL_WAT_PATH;
 const dir = mkdtempSync(join(tmpdir(), "drover-wat-"));
 let shardPath: string;
 let gzip: Buffer;
