@@ -4,3 +4,4 @@ export { NonRetryableError, PluginLoadError, RequeueParentError } from "./errors
 export { loadPlugin, loadPlugins } from "./load.ts";
 export { builtinSpecs } from "./specs.ts";
 export { builtinJobTypes, execJob, noopJob } from "./builtin/index.ts";
+export { writePairs, type Pair, type PairsWriter } from "./crawl/pairs-parquet.ts";

@@ -66,6 +66,45 @@ describe("pairs", () => {
   });
 });
 
+describe("licence links", () => {
+  // licenseUrl skips links that cannot name creativecommons.org before parsing them: the
+  // answers must be those of parsing every link.
+  const parsed = (raw: string, base: URL | undefined): string | undefined => {
+    let url: URL;
+    try {
+      url = new URL(raw, base);
+    } catch {
+      return undefined;
+    }
+    const cc = (url.protocol === "http:" || url.protocol === "https:") && (url.hostname === "creativecommons.org" || url.hostname === "www.creativecommons.org");
+    return cc && /^\/(licenses|publicdomain)\/./.test(url.pathname) ? url.href : undefined;
+  };
+  it("answers as if every link were parsed, however the host is spelt", () => {
+    const page = new URL("https://example.com/a/b.html");
+    const ccPage = new URL("https://creativecommons.org/about/");
+    const links = [
+      "https://creativecommons.org/licenses/by/4.0/",
+      "HTTPS://CreativeCommons.ORG/licenses/by-sa/3.0/",
+      "//www.creativecommons.org/publicdomain/zero/1.0/",
+      "https://creativecommons%2Eorg/licenses/by/4.0/",
+      "https://creative\tcommons.org/licenses/by/4.0/",
+      "https://creative\ncommons.org/licenses/by/4.0/",
+      "https://ｃｒｅａｔｉｖｅｃｏｍｍｏｎｓ.org/licenses/by/4.0/",
+      "https://creative\u00adcommons.org/licenses/by/4.0/",
+      "/licenses/by/4.0/",
+      "licenses/by/4.0/",
+      "https://example.com/licenses/by/4.0/",
+      "mailto:someone@creativecommons.org",
+      "",
+    ];
+    for (const base of [page, ccPage, undefined]) {
+      for (const link of links) expect(licenseUrl(link, base), `${link} on ${base?.href}`).toBe(parsed(link, base));
+    }
+    expect(licenseUrl("https://creativecommons%2Eorg/licenses/by/4.0/", page)).toBe("https://creativecommons.org/licenses/by/4.0/");
+    expect(licenseUrl("/licenses/by/4.0/", ccPage)).toBe("https://creativecommons.org/licenses/by/4.0/");
+  });
+});
+
 describe("object URLs", () => {
   it("splits an object URL into a storage root and a key, keeping the query on the root", () => {
     expect(splitObjectUrl("s3://b/run/x.wat.gz?region=eu-west-1")).toEqual({ root: "s3://b/run/?region=eu-west-1", key: "x.wat.gz" });

@@ -5,12 +5,14 @@ import { ROOT } from "./processes.ts";
 
 /** The storage benchmark (issue 3): one scenario per backend, each against its baseline tool. */
 export const STORAGE_SCENARIOS = ["storage-local", "storage-s3", "storage-rsync", "storage-gcs"] as const;
-export const SCENARIOS = ["inflight", "batched", "pickup", "claim", "depth", "overhead", ...STORAGE_SCENARIOS] as const;
+/** The crawl benchmark (issue 4): the WAT parser against zcat, and crawl.images against a loopback server. */
+export const CRAWL_SCENARIOS = ["crawl-wat", "crawl-images"] as const;
+export const SCENARIOS = ["inflight", "batched", "pickup", "claim", "depth", "overhead", ...STORAGE_SCENARIOS, ...CRAWL_SCENARIOS] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 /** Names --only accepts besides the scenarios themselves: each stands for several scenarios. */
-export const SCENARIO_GROUPS = { storage: STORAGE_SCENARIOS } as const satisfies Record<string, readonly ScenarioName[]>;
+export const SCENARIO_GROUPS = { storage: STORAGE_SCENARIOS, crawl: CRAWL_SCENARIOS } as const satisfies Record<string, readonly ScenarioName[]>;
 type GroupName = keyof typeof SCENARIO_GROUPS;
-const SELECTABLE = [...SCENARIOS, "storage"] as const satisfies readonly (ScenarioName | GroupName)[];
+const SELECTABLE = [...SCENARIOS, "storage", "crawl"] as const satisfies readonly (ScenarioName | GroupName)[];
 
 /** Sizes of each scenario. The full preset is bounded to about ten minutes on 2 cores, plus ~8 for storage. */
 export interface Sizes {
@@ -37,6 +39,11 @@ export interface Sizes {
    * tools taking turns; `concurrency` is Drover's files in flight and rclone's --transfers.
    */
   storage: { bigFileBytes: number; smallFiles: number; smallFileBytes: number; repeats: number; concurrency: number };
+  /**
+   * crawl.wat on a generated WAT of about `watBytes` (gzip), `repeats` runs taking turns with
+   * `zcat FILE > /dev/null`; crawl.images on `images` distinct loopback URLs, `repeats` runs.
+   */
+  crawl: { watBytes: number; repeats: number; images: number };
 }
 
 export const FULL: Sizes = {
@@ -47,6 +54,7 @@ export const FULL: Sizes = {
   depth: { depths: [10_000, 1_000_000], workers: 2, concurrency: 64, warmupJobs: 5000, jobsPerWindow: 10_000, windows: 5, windowTimeoutMs: 30_000 },
   overhead: { warmup: 1000, sequential: 2000, concurrent: 6000, inFlight: 100 },
   storage: { bigFileBytes: 200_000_000, smallFiles: 2000, smallFileBytes: 50_000, repeats: 3, concurrency: 8 },
+  crawl: { watBytes: 200_000_000, repeats: 3, images: 1000 },
 };
 
 export const QUICK: Sizes = {
@@ -58,6 +66,7 @@ export const QUICK: Sizes = {
   overhead: { warmup: 500, sequential: 500, concurrent: 2000, inFlight: 100 },
   // The issue's shapes at full size (they are the point); only the repeats shrink.
   storage: { bigFileBytes: 200_000_000, smallFiles: 2000, smallFileBytes: 50_000, repeats: 1, concurrency: 8 },
+  crawl: { watBytes: 50_000_000, repeats: 3, images: 200 },
 };
 
 /** Group names replaced by their scenarios; duplicates dropped; the order of SCENARIOS kept. */
@@ -71,7 +80,7 @@ const flag = z.union([z.boolean(), z.enum(["1", "0", "true", "false", ""]).trans
 const BenchConfigSchema = z.strictObject({
   /** A short smoke run with small counts (--quick, BENCH_QUICK=1); default false: the full run. */
   quick: flag.default(false),
-  /** Scenarios to run (--only a,b or BENCH_ONLY; `storage` = every storage-*); default all, in the order of SCENARIOS. */
+  /** Scenarios to run (--only a,b or BENCH_ONLY; `storage` = every storage-*, `crawl` = crawl-*); default all, in the order of SCENARIOS. */
   only: z
     .string()
     .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))

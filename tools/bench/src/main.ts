@@ -1,7 +1,8 @@
 // `npm run bench`: the Drover benchmark (issue 2). Runs each scenario against its own
 // coordinator process with worker processes over real HTTP on 127.0.0.1, prints a table
 // and the JSON, and writes the JSON to tools/bench/results/latest.json. The storage-*
-// scenarios (issue 3) time @drover/storage against cp, rsync and rclone on loopback servers.
+// scenarios (issue 3) time @drover/storage against cp, rsync and rclone on loopback servers;
+// the crawl-* scenarios (issue 4) time the crawl.wat parser against zcat and crawl.images on loopback.
 import { arch, cpus, platform, release, totalmem } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseBenchConfig, type BenchConfig, type ScenarioName } from "./config.ts";
@@ -11,6 +12,7 @@ import { codeState, sameCode } from "./provenance.ts";
 import { buildReport, formatTable, writeReport, type ScenarioResult } from "./report.ts";
 import { batchedScenario } from "./scenarios/batched.ts";
 import { claimScenario } from "./scenarios/claim.ts";
+import { crawlImagesScenario, crawlWatScenario } from "./scenarios/crawl.ts";
 import { depthScenario } from "./scenarios/depth.ts";
 import { inflightScenario } from "./scenarios/inflight.ts";
 import { overheadScenario } from "./scenarios/overhead.ts";
@@ -30,6 +32,8 @@ const SCENARIO_RUNNERS: Record<ScenarioName, Scenario> = {
   "storage-s3": storageScenario("s3"),
   "storage-rsync": storageScenario("rsync"),
   "storage-gcs": storageScenario("gcs"),
+  "crawl-wat": crawlWatScenario,
+  "crawl-images": crawlImagesScenario,
 };
 
 async function main(): Promise<number> {

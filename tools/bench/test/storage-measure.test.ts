@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseBenchConfig, STORAGE_SCENARIOS } from "../src/config.ts";
+import { CRAWL_SCENARIOS, parseBenchConfig, STORAGE_SCENARIOS } from "../src/config.ts";
 import { met } from "../src/report.ts";
 import { shapeLabel } from "../src/storage-data.ts";
 import { compare, comparisonRows, timeTurns, timing, type Contender } from "../src/storage-measure.ts";
@@ -67,6 +67,11 @@ describe("--only storage", () => {
 
   it("is part of a full run", () => {
     expect(parseBenchConfig([], {}).scenarios).toEqual(expect.arrayContaining([...STORAGE_SCENARIOS]));
+  });
+
+  it("has a crawl counterpart (crawl-wat, crawl-images), in order, once", () => {
+    expect(parseBenchConfig([], { BENCH_ONLY: "crawl" }).scenarios).toEqual([...CRAWL_SCENARIOS]);
+    expect(parseBenchConfig(["--only", "crawl-images,crawl,crawl-wat"], {}).scenarios).toEqual(["crawl-wat", "crawl-images"]);
   });
 
   it("refuses an unknown name", () => {

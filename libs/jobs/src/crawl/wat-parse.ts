@@ -1,12 +1,12 @@
 // Streams the metadata records out of a WAT file: gzip (one member per record, as Common Crawl
-// writes them) or plain. node:zlib inflates and warcio's WARCParser splits the records.
+// writes them) or plain. node:zlib inflates and a small WARC reader (below) splits the records.
 //
 // Why not warcio's own gzip handling: it inflates with pako and, on a truncated file or a
 // corrupt member, quietly stops as if the file had ended (checked with warcio 2.4.11), so a
 // damaged shard would look like a short one. node:zlib checks every member's CRC and length
 // and fails on truncation, and it is native, hence faster.
 import { Readable, pipeline } from "node:stream";
-import { createGunzip } from "node:zlib";
+import { createGunzip, type ZlibOptions } from "node:zlib";
 import { NonRetryableError } from "../errors.ts";
 
 /** One `metadata` record. */
@@ -49,34 +49,32 @@ const decoder = new TextDecoder("utf-8");
  * storage) pass through unchanged so the caller can retry them.
  */
 export async function* parseWat(source: AsyncIterable<Uint8Array>, counters: ParseCounters, signal?: AbortSignal): AsyncGenerator<WatRecord> {
-  const { WARCParser } = await import("warcio");
-  const inflated = inflate(source, counters, signal);
-  const parser = new WARCParser(inflated);
+  const reader = new WarcReader(inflate(source, counters, signal));
   let index = 0;
   for (;;) {
     signal?.throwIfAborted();
-    let record: Awaited<ReturnType<typeof parser.parse>>;
-    let payload: Uint8Array;
+    let record: WarcRecordHead | null;
+    let payload: Buffer;
     try {
-      record = await parser.parse();
+      record = await reader.next();
       if (record === null) break;
       counters.records++;
-      if (record.warcType !== "metadata") {
-        await record.skipFully();
+      if (record.type !== "metadata") {
+        await reader.skip(record.contentLength);
         continue;
       }
-      payload = await record.readFully();
+      payload = await reader.read(record.contentLength);
     } catch (error) {
       throw asCorrupt(error);
     }
-    if (payload.byteLength !== record.warcContentLength) {
-      throw new CorruptShardError(`record ${counters.records} ends after ${payload.byteLength} of its ${record.warcContentLength} bytes: the file is truncated`);
+    if (payload.byteLength !== record.contentLength) {
+      throw new CorruptShardError(`record ${counters.records} ends after ${payload.byteLength} of its ${record.contentLength} bytes: the file is truncated`);
     }
     counters.metadataRecords++;
-    const headerUri = record.warcTargetURI ?? "";
+    const headerUri = record.targetUri ?? "";
     // Most metadata records (requests, crawler metadata) hold no HTML: look for the key in
     // the bytes before paying for a JSON parse.
-    if (Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).indexOf(HTML_METADATA) < 0) {
+    if (payload.indexOf(HTML_METADATA) < 0) {
       yield { index: index++, targetUri: headerUri };
       continue;
     }
@@ -93,6 +91,149 @@ export async function* parseWat(source: AsyncIterable<Uint8Array>, counters: Par
     const html = field(field(field(env, "Payload-Metadata"), "HTTP-Response-Metadata"), "HTML-Metadata");
     yield { index: index++, targetUri: typeof targetUri === "string" ? targetUri : headerUri, ...(html === undefined ? {} : { html }) };
   }
+}
+
+/** What the reader keeps of a record's WARC header block. */
+interface WarcRecordHead {
+  type: string | undefined;
+  targetUri: string | undefined;
+  /** Content-Length (0 when absent or unreadable, as warcio took it). */
+  contentLength: number;
+}
+
+const CR = 13;
+const LF = 10;
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+
+/**
+ * A WARC record reader over the inflated bytes: the version line, the header block up to the
+ * blank line, then exactly Content-Length bytes of block. It reads what warcio's WARCParser
+ * read (same header rules: case-insensitive names, trimmed values, folded continuation lines,
+ * repeated names joined with ", "; blank lines between records skipped), without its
+ * per-record Headers object and stream layers. A file that ends inside a header block or a
+ * record's block is truncated: that is an error here (warcio returned a short record).
+ */
+class WarcReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  private done = false;
+  private readonly chunks: AsyncIterator<Uint8Array>;
+
+  constructor(source: AsyncIterable<Uint8Array>) {
+    this.chunks = source[Symbol.asyncIterator]();
+  }
+
+  /** The next chunk of input, undefined at its end. */
+  private async pull(): Promise<Buffer | undefined> {
+    if (this.done) return undefined;
+    const next = await this.chunks.next();
+    if (next.done === true) {
+      this.done = true;
+      return undefined;
+    }
+    return Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+  }
+
+  /** Appends the next chunk to what is unread; false at the end of the input. */
+  private async more(): Promise<boolean> {
+    const chunk = await this.pull();
+    if (chunk === undefined) return false;
+    this.buf = this.pos >= this.buf.length ? chunk : Buffer.concat([this.buf.subarray(this.pos), chunk]);
+    this.pos = 0;
+    return true;
+  }
+
+  /** The next record's head, positioned at its block; null at a clean end of input. */
+  async next(): Promise<WarcRecordHead | null> {
+    // Blank lines (the CRLFCRLF that ends every record, and any extra) before the version line.
+    for (;;) {
+      while (this.pos < this.buf.length && (this.buf[this.pos] === CR || this.buf[this.pos] === LF)) this.pos++;
+      if (this.pos < this.buf.length) break;
+      if (!(await this.more())) return null;
+    }
+    let from = this.pos;
+    let end: number;
+    for (;;) {
+      end = this.buf.indexOf(CRLFCRLF, from);
+      if (end >= 0) break;
+      // more() moves the unread bytes to the front: resume the search near the old end.
+      const searched = this.buf.length - this.pos;
+      if (!(await this.more())) throw new CorruptShardError("the file ends inside a WARC header block: it is truncated");
+      from = this.pos + Math.max(0, searched - 3);
+    }
+    const text = this.buf.toString("utf8", this.pos, end + 2);
+    this.pos = end + 4;
+    return parseHead(text);
+  }
+
+  /** The next `length` bytes (fewer only at the end of the input). */
+  async read(length: number): Promise<Buffer> {
+    if (this.buf.length - this.pos < length) {
+      // Gather the chunks and copy once (appending chunk by chunk would copy a big record over and over).
+      const parts = [this.buf.subarray(this.pos)];
+      let have = parts[0]!.byteLength;
+      while (have < length) {
+        const chunk = await this.pull();
+        if (chunk === undefined) break;
+        parts.push(chunk);
+        have += chunk.byteLength;
+      }
+      this.buf = Buffer.concat(parts, have);
+      this.pos = 0;
+    }
+    const out = this.buf.subarray(this.pos, Math.min(this.buf.length, this.pos + length));
+    this.pos += out.byteLength;
+    return out;
+  }
+
+  /** Skips `length` bytes; a file that ends first is truncated. */
+  async skip(length: number): Promise<void> {
+    let left = length;
+    for (;;) {
+      const here = Math.min(left, this.buf.length - this.pos);
+      this.pos += here;
+      left -= here;
+      if (left === 0) return;
+      if (!(await this.more())) throw new CorruptShardError(`the file ends inside a record, ${left} of its ${length} bytes short: it is truncated`);
+    }
+  }
+}
+
+/** The version line and headers (each line ending in CRLF) of one record. */
+function parseHead(text: string): WarcRecordHead {
+  const found: [string | undefined, string | undefined, string | undefined] = [undefined, undefined, undefined];
+  let slot = -1;
+  let value = "";
+  // The first line is the version line ("WARC/1.0").
+  let start = text.indexOf("\n") + 1;
+  while (start > 0 && start < text.length) {
+    let lineEnd = text.indexOf("\n", start);
+    if (lineEnd < 0) lineEnd = text.length;
+    const c = text.charCodeAt(start);
+    if (value !== "" && (c === 32 || c === 9)) {
+      value += text.slice(start, lineEnd).trimEnd(); // a folded continuation line
+    } else {
+      if (slot >= 0 && value !== "") found[slot] = found[slot] === undefined ? value : `${found[slot]}, ${value}`;
+      slot = -1;
+      value = "";
+      const colon = text.indexOf(":", start);
+      if (colon >= 0 && colon < lineEnd) {
+        slot = headerSlot(text.slice(start, colon).trimStart());
+        value = text.slice(colon + 1, lineEnd).trim();
+      }
+    }
+    start = lineEnd + 1;
+  }
+  if (slot >= 0 && value !== "") found[slot] = found[slot] === undefined ? value : `${found[slot]}, ${value}`;
+  const length = Number(found[2] ?? 0);
+  return { type: found[0], targetUri: found[1], contentLength: Number.isFinite(length) && length > 0 ? Math.floor(length) : 0 };
+}
+
+/** 0, 1, 2 for the headers kept (WARC-Type, WARC-Target-URI, Content-Length, any case), -1 for the rest. */
+function headerSlot(name: string): number {
+  if (name.length !== 9 && name.length !== 14 && name.length !== 15) return -1;
+  const lower = name.toLowerCase();
+  return lower === "warc-type" ? 0 : lower === "warc-target-uri" ? 1 : lower === "content-length" ? 2 : -1;
 }
 
 /**
@@ -121,7 +262,8 @@ async function* inflate(source: AsyncIterable<Uint8Array>, counters: ParseCounte
     },
   };
   if (head[0] === GZIP_MAGIC_0 && (head.byteLength < 2 || head[1] === GZIP_MAGIC_1)) {
-    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    // A deep output buffer lets zlib inflate ahead on its thread while this one parses.
+    const gunzip = createGunzip({ chunkSize: 256 * 1024, readableHighWaterMark: 8 << 20 } as ZlibOptions);
     // pipeline() forwards a source error into gunzip, so iterating gunzip raises it.
     pipeline(Readable.from(rest, { objectMode: false, signal }), gunzip, () => {});
     try {
@@ -143,7 +285,7 @@ async function* inflate(source: AsyncIterable<Uint8Array>, counters: ParseCounte
   }
 }
 
-/** zlib's and warcio's complaints become CorruptShardError; anything else passes unchanged. */
+/** zlib's complaints become CorruptShardError; anything else passes unchanged. */
 function asCorrupt(error: unknown): unknown {
   if (error instanceof CorruptShardError) return error;
   const code = (error as { code?: unknown } | null)?.code;

@@ -6,7 +6,7 @@
 // - Nothing is uploaded until both artifacts are complete and closed; they go to
 //   `outputRoot/<jobId>/<attempt>/`, so attempts never overwrite each other, and a failed
 //   upload removes what it had put there.
-// - Heavy modules (warcio, parquetjs, eld, the storage backends) are imported inside run(): the
+// - Heavy modules (parquetjs, eld, the storage backends) are imported inside run(): the
 //   coordinator imports this package but must never load them.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
