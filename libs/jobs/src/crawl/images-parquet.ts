@@ -2,7 +2,7 @@
 // shard, plus the original's width and height. Same column contract as pairs-parquet.ts,
 // so a reader of one reads the other.
 import type { ParquetSchema, ParquetWriter } from "@dsnp/parquetjs";
-import { PAIRS_SCHEMA, type Pair } from "./pairs-parquet.ts";
+import { PAIRS_SCHEMA, pairRecord, type Pair } from "./pairs-parquet.ts";
 
 /** One row of the success file: a pair and its original dimensions (after EXIF orientation). */
 export interface ImageRow extends Pair {
@@ -35,16 +35,7 @@ export async function writeImageRows(path: string): Promise<ImagesWriter> {
   return {
     async write(row) {
       if (closed) throw new Error("writeImageRows: write after close");
-      await writer.appendRow({
-        sample_id: row.sampleId,
-        url: row.url,
-        alt: row.alt,
-        page_url: row.pageUrl,
-        ...(row.license ? { license: row.license } : {}),
-        ...(row.language ? { language: row.language } : {}),
-        width: row.width,
-        height: row.height,
-      });
+      await writer.appendRow({ ...pairRecord(row), width: row.width, height: row.height });
       rows++;
     },
     async close() {

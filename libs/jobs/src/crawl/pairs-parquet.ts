@@ -43,6 +43,19 @@ export function pairsParquetSchema(): Promise<ParquetSchema> {
   return schemaPromise;
 }
 
+/** A pair as a parquetjs row of PAIRS_SCHEMA (the images file extends it). */
+export function pairRecord(pair: Pair): Record<string, unknown> {
+  return {
+    sample_id: pair.sampleId,
+    url: pair.url,
+    alt: pair.alt,
+    page_url: pair.pageUrl,
+    // Absent, not null: parquetjs treats a missing optional field as null.
+    ...(pair.license ? { license: pair.license } : {}),
+    ...(pair.language ? { language: pair.language } : {}),
+  };
+}
+
 export interface PairsWriter {
   /** Appends one row; rows are buffered and flushed a row group at a time. */
   write(pair: Pair): Promise<void>;
@@ -73,15 +86,7 @@ export async function writePairs(path: string): Promise<PairsWriter> {
     async write(pair) {
       if (closed) throw new Error("writePairs: write after close");
       if (fast === undefined || !fast(pair)) {
-        await writer.appendRow({
-          sample_id: pair.sampleId,
-          url: pair.url,
-          alt: pair.alt,
-          page_url: pair.pageUrl,
-          // Absent, not null: parquetjs treats a missing optional field as null.
-          ...(pair.license ? { license: pair.license } : {}),
-          ...(pair.language ? { language: pair.language } : {}),
-        });
+        await writer.appendRow(pairRecord(pair));
       }
       rows++;
     },
