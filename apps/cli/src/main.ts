@@ -7,6 +7,7 @@ import { jobsCommand } from "./commands/jobs.ts";
 import { coordinatorCommand, upCommand, workerCommand } from "./commands/serve.ts";
 import { storageCommand } from "./commands/storage.ts";
 import { crawlCommand } from "./commands/crawl.ts";
+import { downloadCommand } from "./commands/download.ts";
 
 // An optional .env in the working directory; it never overrides variables already set.
 loadDotenv({ quiet: true });
@@ -24,6 +25,7 @@ const program = new Command("drover")
   .addCommand(tokensCommand())
   .addCommand(statusCommand())
   .addCommand(storageCommand())
-  .addCommand(crawlCommand());
+  .addCommand(crawlCommand())
+  .addCommand(downloadCommand());
 
 await program.parseAsync(process.argv);

@@ -65,7 +65,7 @@ describe("queues", () => {
     await using t = await startTestCoordinator();
     await t.admin.queues.pause.mutate({ queue: "future", seconds: 3600 });
     const listed = await t.admin.queues.list.query();
-    expect(listed).toEqual([{ name: "future", paused: true, pausedUntil: expect.any(Number), counts: { queued: 0, leased: 0, succeeded: 0, failed: 0, cancelled: 0 } }]);
+    expect(listed).toEqual([{ name: "future", paused: true, concurrency: null, groupConcurrency: null, pausedUntil: expect.any(Number), counts: { queued: 0, leased: 0, succeeded: 0, failed: 0, cancelled: 0 } }]);
     expect((await t.admin.system.status.query()).queues).toEqual({ total: 1, paused: 1 });
     await t.admin.queues.resume.mutate({ queue: "future" });
     expect((await t.admin.queues.list.query()).filter((q) => q.paused)).toEqual([]);
@@ -90,13 +90,17 @@ describe("queues", () => {
     expect((await w.client.leases.acquire.mutate({ workerId: w.workerId, types: ["noop"], max: 10 })).map((l) => l.jobId)).toEqual([elsewhere]);
   });
 
-  it("stats: counts per status, throughput of the last 1/5/15 minutes and recent failures", async () => {
+  it("stats: counts per status, and what jobs reported over the last 1/10/60 minutes", async () => {
     await using t = await startTestCoordinator();
     await submitAll(t, Array.from({ length: 8 }, () => ({ type: "noop" })));
     const w = await t.worker();
-    const leases = await w.client.leases.acquire.mutate({ workerId: w.workerId, types: ["noop"], max: 6 });
-    await w.client.leases.complete.mutate({ workerId: w.workerId, leases: leases.slice(0, 5).map(ref) });
-    await w.client.leases.fail.mutate({ workerId: w.workerId, leases: [{ ...ref(leases[5]!), error: { message: "x" }, retryable: false }] });
+    const leases = await w.client.leases.acquire.mutate({ workerId: w.workerId, types: ["noop"], max: 7 });
+    await w.client.leases.complete.mutate({
+      workerId: w.workerId,
+      leases: leases.slice(0, 5).map((l, i) => ({ ...ref(l), counts: { bytes: 100 * (i + 1), "http.200": 1, pages: 2 } })),
+    });
+    await w.client.leases.fail.mutate({ workerId: w.workerId, leases: [{ ...ref(leases[5]!), error: { message: "x" }, retryable: false, counts: { "http.404": 1 } }] });
+    await w.client.leases.fail.mutate({ workerId: w.workerId, leases: [{ ...ref(leases[6]!), error: { message: "x" }, retryable: true, counts: { "http.503": 1 } }] });
     const [, cancel] = await submitAll(t, [{ type: "noop" }, { type: "noop" }]);
     await t.admin.jobs.cancel.mutate({ id: cancel! });
 
@@ -105,9 +109,25 @@ describe("queues", () => {
       name: "noop",
       paused: false,
       counts: { queued: 3, leased: 0, succeeded: 5, failed: 1, cancelled: 1 },
-      throughputPerMinute: { m1: 5, m5: 1, m15: 5 / 15 },
-      failedLast15m: 1,
+      user: null,
     });
+    for (const [key, minutes] of [["m1", 1], ["m10", 10], ["m60", 60]] as const) {
+      expect(stats.windows[key]).toEqual({
+        minutes,
+        succeeded: 5,
+        failed: 1,
+        retried: 1,
+        bytes: 1500,
+        http: { "200": 5, "404": 1, "503": 1 },
+        counts: { pages: 10 },
+        jobsPerSecond: 6 / (minutes * 60),
+        bytesPerSecond: 1500 / (minutes * 60),
+      });
+    }
+    // A repeated settle counts nothing again.
+    const again = await w.client.leases.complete.mutate({ workerId: w.workerId, leases: [{ ...ref(leases[0]!), counts: { bytes: 1 } }] });
+    expect(again.results[0]).toMatchObject({ outcome: "repeat" });
+    expect((await t.admin.queues.stats.query({ queue: "noop" })).windows.m1.bytes).toBe(1500);
     expect(await failureOf(t.admin.queues.stats.query({ queue: "never-seen" }))).toMatchObject({ code: "NOT_FOUND", httpStatus: 404 });
   });
 });

@@ -15,7 +15,7 @@ export class LeaseEndedError extends Error {
 
 export type Outcome =
   | { kind: "succeeded"; result: unknown; counts?: Record<string, number>; spawn?: SpawnJob[] }
-  | { kind: "failed"; error: JobError; retryable: boolean; requeueTo?: "parent" }
+  | { kind: "failed"; error: JobError; retryable: boolean; requeueTo?: "parent"; counts?: Record<string, number> }
   | { kind: "abandoned"; why: LeaseEndedError["why"] };
 
 /** A job in flight: what heartbeats send and what cancels it. */
@@ -23,7 +23,7 @@ export class RunningJob {
   readonly controller = new AbortController();
   progress: { fraction: number; message?: string } | undefined;
   logs: string[] = [];
-  /** Named counts and follow-up jobs; sent with the completion only. */
+  /** Named counts (sent with the outcome) and follow-up jobs (with a completion only). */
   counts: Record<string, number> = {};
   spawned: SpawnJob[] = [];
   constructor(public lease: Lease) {}
@@ -108,7 +108,7 @@ export async function runJob(job: RunningJob, type: JobType, workRoot: string): 
     return { kind: "succeeded", result, ...extras(job) };
   } catch (error) {
     if (signal.aborted && signal.reason instanceof LeaseEndedError) return { kind: "abandoned", why: signal.reason.why };
-    return { kind: "failed", ...toJobError(error) };
+    return { kind: "failed", ...toJobError(error), ...(Object.keys(job.counts).length > 0 ? { counts: job.counts } : {}) };
   } finally {
     if (made) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
   }

@@ -14,7 +14,7 @@ export const WORKER_VERSION = "0.1.0";
 const INPUT_REFUSALS = new Set(["INVALID_INPUT", "UNKNOWN_JOB_TYPE", "PAYLOAD_INVALID", "PAYLOAD_TOO_LARGE"]);
 
 type CompleteItem = { jobId: number; attempt: number; leaseId: string; result?: unknown; counts?: Record<string, number>; spawn?: SpawnJob[] };
-type FailItem = { jobId: number; attempt: number; leaseId: string; error: JobError; retryable: boolean; requeueTo?: "parent" };
+type FailItem = { jobId: number; attempt: number; leaseId: string; error: JobError; retryable: boolean; requeueTo?: "parent"; counts?: Record<string, number> };
 
 /** Sums a worker's work so far (tests and `drover up` print it). */
 export interface WorkerStats {
@@ -216,7 +216,13 @@ export class Worker {
       }
     } else {
       this.log.warn({ jobId: ref.jobId, attempt: ref.attempt, err: outcome.error.message, retryable: outcome.retryable }, "job failed");
-      this.pendingFails.push({ ...ref, error: outcome.error, retryable: outcome.retryable, ...(outcome.requeueTo ? { requeueTo: outcome.requeueTo } : {}) });
+      this.pendingFails.push({
+        ...ref,
+        error: outcome.error,
+        retryable: outcome.retryable,
+        ...(outcome.requeueTo ? { requeueTo: outcome.requeueTo } : {}),
+        ...(outcome.counts ? { counts: outcome.counts } : {}),
+      });
     }
     this.flush();
   }

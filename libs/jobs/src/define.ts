@@ -18,6 +18,12 @@ export interface JobTypeSpec<P extends z.ZodType = z.ZodType, R extends z.ZodTyp
   result?: R;
   defaults?: JobTypeDefaults;
   description?: string;
+  /**
+   * The concurrency group of a job with this (validated) payload, e.g. a download's host:
+   * a queue's per-group limit caps how many jobs of one group are leased at once across the
+   * fleet. A submit's explicit `group` wins. Return undefined for no group.
+   */
+  groupKey?: (payload: z.output<P>) => string | undefined;
 }
 
 /** What a running job gets from the worker. */
@@ -37,7 +43,8 @@ export interface JobContext<P> {
   /**
    * Adds to a named counter (e.g. `pairs`, `images`). The totals travel with the job's
    * completion and the coordinator adds them up per worker name and per job type (the
-   * leaderboard). Counts of a failed attempt are dropped.
+   * leaderboard), and into the queue's rolling stats windows (`bytes` and `http.<code>` have
+   * their own columns there). A failed attempt's counts go to the stats windows only.
    */
   count(name: string, n?: number): void;
   /**
@@ -86,6 +93,7 @@ export function assertJobTypeSpec(value: unknown, where = "job type"): asserts v
     throw new TypeError(`${where}: name must be a lower-case dotted name such as 'download.url', got ${JSON.stringify(spec.name)}`);
   }
   if (!isSchema(spec.payload)) throw new TypeError(`${where} '${spec.name}': payload must be a zod schema`);
+  if (spec.groupKey !== undefined && typeof spec.groupKey !== "function") throw new TypeError(`${where} '${spec.name}': groupKey must be a function`);
   if (spec.result !== undefined && !isSchema(spec.result)) throw new TypeError(`${where} '${spec.name}': result must be a zod schema`);
   const d = spec.defaults;
   if (d !== undefined) {
@@ -105,6 +113,13 @@ function isSchema(value: unknown): value is z.ZodType {
 
 /** Only the spec part of a job type (what the coordinator keeps). */
 export function specOf(type: JobTypeSpec): JobTypeSpec {
-  const { name, payload, result, defaults, description } = type;
-  return { name, payload, ...(result ? { result } : {}), ...(defaults ? { defaults } : {}), ...(description ? { description } : {}) };
+  const { name, payload, result, defaults, description, groupKey } = type;
+  return {
+    name,
+    payload,
+    ...(result ? { result } : {}),
+    ...(defaults ? { defaults } : {}),
+    ...(description ? { description } : {}),
+    ...(groupKey ? { groupKey } : {}),
+  };
 }

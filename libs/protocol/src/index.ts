@@ -47,7 +47,7 @@ export {
   SettleOutcome,
   SettleOutput,
 } from "./schemas/leases.ts";
-export { QueueInfo, QueueStats } from "./schemas/queues.ts";
+export { QueueInfo, QueueStats, StatsWindow } from "./schemas/queues.ts";
 export { TokenCreated, TokenInfo } from "./schemas/tokens.ts";
 export { CountersByType, HostInfo, LeaderboardInput, LeaderboardRow, RegisterInput, WorkerInfo } from "./schemas/workers.ts";
 export { SystemStatus } from "./schemas/system.ts";

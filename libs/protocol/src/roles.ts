@@ -4,9 +4,9 @@ import type { Role } from "./schemas/common.ts";
  * What each role may do. Procedures name the permission they need, not a role, so a
  * new role is one line here.
  * - read: list and get jobs, queues, workers, status
- * - submit: submit, cancel and retry jobs
+ * - submit: submit, cancel and retry jobs, clear queued jobs (a submitter: only their own)
  * - lease: register as a worker, acquire, heartbeat, complete, fail
- * - manage: pause/resume/clear queues
+ * - manage: pause/resume queues, set their concurrency limits
  * - admin: mint and revoke tokens
  */
 export type Permission = "read" | "submit" | "lease" | "manage" | "admin";

@@ -54,7 +54,7 @@ export interface LeasesService {
   acquire(by: Principal, req: AcquireRequest, signal?: AbortSignal): Promise<LeaseRecord[]>;
   heartbeat(by: Principal, req: { workerId: string; leases: { jobId: number; attempt: number; leaseId: string; progress?: { fraction: number; message?: string | undefined } | undefined; logs?: string[] | undefined }[] }): Awaitable<HeartbeatOutput>;
   complete(by: Principal, req: { workerId: string; leases: CompleteRequest[]; next?: { types: string[]; max: number } | undefined }): Awaitable<SettleOutput>;
-  fail(by: Principal, req: { workerId: string; leases: (LeaseRef & { error: JobError; retryable: boolean; requeueTo?: "parent" | undefined })[]; next?: { types: string[]; max: number } | undefined }): Awaitable<SettleOutput>;
+  fail(by: Principal, req: { workerId: string; leases: (LeaseRef & { error: JobError; retryable: boolean; requeueTo?: "parent" | undefined; counts?: Record<string, number> | undefined })[]; next?: { types: string[]; max: number } | undefined }): Awaitable<SettleOutput>;
   release(by: Principal, req: { workerId: string; leases: LeaseRef[] }): Awaitable<{ released: number }>;
 }
 
@@ -63,7 +63,8 @@ export interface QueuesService {
   pause(by: Principal, queue: string, seconds?: number): Awaitable<QueueInfo>;
   resume(by: Principal, queue: string): Awaitable<QueueInfo>;
   clear(by: Principal, queue: string): Awaitable<{ cancelled: number }>;
-  stats(by: Principal, queue: string): Awaitable<QueueStats>;
+  stats(by: Principal, queue: string, user?: string): Awaitable<QueueStats>;
+  setConcurrency(by: Principal, queue: string, limits: { concurrency?: number | null | undefined; groupConcurrency?: number | null | undefined }): Awaitable<QueueInfo>;
 }
 
 export interface WorkersService {

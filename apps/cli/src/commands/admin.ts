@@ -6,14 +6,22 @@ import { printJson, printTable, when } from "../output.ts";
 import { parseIntArg } from "../parse.ts";
 
 export function queuesCommand(): Command {
-  const queues = new Command("queues").description("list, pause, resume and clear queues");
+  const queues = new Command("queues").description("list, pause, resume, clear and cap queues");
   withClientOptions(queues.command("list"))
     .description("queues with their job counts")
     .action(
       action(async (o) => {
         const list = await clientFrom(o).queues.list.query();
         if (o.json) return printJson(list);
-        printTable(list.map((q) => ({ name: q.name, paused: q.paused ? (q.pausedUntil ? `until ${when(q.pausedUntil)}` : "yes") : "no", ...q.counts })));
+        printTable(
+          list.map((q) => ({
+            name: q.name,
+            paused: q.paused ? (q.pausedUntil ? `until ${when(q.pausedUntil)}` : "yes") : "no",
+            limit: q.concurrency,
+            "per group": q.groupConcurrency,
+            ...q.counts,
+          })),
+        );
       }),
     );
   withClientOptions(queues.command("pause <queue>"))
@@ -31,8 +39,17 @@ export function queuesCommand(): Command {
         console.log(`cancelled ${cancelled} queued jobs in ${queue}`);
       }),
     );
+  withClientOptions(queues.command("concurrency <queue> <n>"))
+    .description("most of the queue's jobs leased at once across the fleet ('none' lifts the cap)")
+    .option("--per-group <k>", "most jobs of one group (e.g. one host) leased at once ('none' lifts it)")
+    .action(
+      action(async (queue: string, n: string, o) => {
+        const limit = (value: string, name: string) => (value === "none" ? null : parseIntArg(name)(value));
+        printJson(await clientFrom(o).queues.setConcurrency.mutate({ queue, concurrency: limit(n, "n"), ...(o.perGroup === undefined ? {} : { groupConcurrency: limit(o.perGroup, "per-group") }) }));
+      }),
+    );
   withClientOptions(queues.command("stats <queue>"))
-    .description("counts per status and throughput")
+    .description("counts per status; finished jobs, bytes and HTTP codes over the last 1, 10 and 60 minutes")
     .action(action(async (queue: string, o) => printJson(await clientFrom(o).queues.stats.query({ queue }))));
   return queues;
 }

@@ -27,6 +27,7 @@ export function jobFromRow(row: JobRow): Job {
     error: parseJson(row.error) as JobError | null,
     createdBy: row.createdBy,
     parentId: row.parentId,
+    group: row.groupKey,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     startedAt: row.startedAt,

@@ -27,6 +27,8 @@ export const jobs = sqliteTable(
     createdBy: text("created_by"),
     /** The job whose completion spawned this one (the previous stage), if any. */
     parentId: integer("parent_id"),
+    /** Concurrency group (a download's host): a queue's per-group limit caps leased jobs per group. */
+    groupKey: text("group_key"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
     startedAt: integer("started_at"),
@@ -41,6 +43,8 @@ export const jobs = sqliteTable(
     // The reaper's index: leased jobs by expiry.
     index("jobs_lease_expiry_idx").on(t.leaseExpiresAt).where(sql`status = 'leased'`),
     index("jobs_worker_idx").on(t.workerId).where(sql`status = 'leased'`),
+    // Leased jobs per queue and group: what a limited queue's claim counts against its caps.
+    index("jobs_leased_group_idx").on(t.queue, t.groupKey).where(sql`status = 'leased'`),
     uniqueIndex("jobs_idempotency_key_idx").on(t.idempotencyKey),
     index("jobs_queue_status_finished_idx").on(t.queue, t.status, t.finishedAt),
     index("jobs_type_status_idx").on(t.type, t.status),
@@ -105,6 +109,10 @@ export const queues = sqliteTable("queues", {
   paused: integer("paused", { mode: "boolean" }).notNull().default(false),
   /** A timed pause ends at this time; null with paused = until resumed. */
   pausedUntil: integer("paused_until"),
+  /** Most of this queue's jobs leased at once across all workers; null = no limit. */
+  concurrency: integer("concurrency"),
+  /** Most jobs of one group (e.g. one host) leased at once; null = no limit. */
+  groupConcurrency: integer("group_concurrency"),
   updatedAt: integer("updated_at").notNull(),
 });
 
@@ -136,3 +144,20 @@ export const sequences = sqliteTable("sequences", {
   name: text("name").primaryKey(),
   next: integer("next").notNull(),
 });
+
+/**
+ * Rolling-window statistics: what settled jobs reported (succeeded, failed, retried, bytes,
+ * http.200 …), added up per 10-second bucket, queue and owner in the settling transaction.
+ * Buckets older than a day are pruned.
+ */
+export const jobStats = sqliteTable(
+  "job_stats",
+  {
+    bucket: integer("bucket").notNull(),
+    queue: text("queue").notNull(),
+    user: text("user").notNull(),
+    name: text("name").notNull(),
+    value: integer("value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.queue, t.bucket, t.user, t.name] })],
+);

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { JobSubmitParsed, SubmitResult } from "@drover/protocol";
+import { DroverError, type JobSubmitParsed, type SubmitResult } from "@drover/protocol";
 import { userJson } from "../json.ts";
 import { EventLog } from "./events.ts";
 import type { EngineState } from "./state.ts";
@@ -11,6 +11,7 @@ export interface PreparedJob {
   queue: string;
   maxAttempts: number;
   leaseSeconds: number;
+  group: string | null;
 }
 
 /**
@@ -27,8 +28,8 @@ export class JobInserter {
     const c = state.db.$client;
     this.eventLog = new EventLog(c);
     this.insertStmt = c.prepare(
-      `INSERT INTO jobs (type, queue, payload, priority, run_after, status, attempts, max_attempts, lease_seconds, idempotency_key, created_by, parent_id, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      `INSERT INTO jobs (type, queue, payload, priority, run_after, status, attempts, max_attempts, lease_seconds, idempotency_key, created_by, parent_id, group_key, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     );
     this.byKeyStmt = c.prepare(`SELECT id FROM jobs WHERE idempotency_key = ?`);
   }
@@ -39,13 +40,15 @@ export class JobInserter {
     return list.map((job, i) => {
       const at = where(i);
       const payload = types.validatePayload(job.type, job.payload, at);
-      const defaults = types.get(job.type)?.defaults;
+      const spec = types.get(job.type);
+      const defaults = spec?.defaults;
       return {
         job,
         text: userJson(payload ?? {}, `${at}payload`),
         queue: job.queue ?? job.type,
         maxAttempts: job.maxAttempts ?? defaults?.maxAttempts ?? settings.defaultMaxAttempts,
         leaseSeconds: job.leaseSeconds ?? defaults?.leaseSeconds ?? settings.defaultLeaseSeconds,
+        group: job.group ?? groupOf(spec?.groupKey, payload, at),
       };
     });
   }
@@ -62,7 +65,7 @@ export class JobInserter {
       }
       const { id } = this.insertStmt.get(
         p.job.type, p.queue, p.text, p.job.priority, p.job.runAfter ?? now, p.maxAttempts, p.leaseSeconds,
-        p.job.idempotencyKey ?? null, createdBy, parentId, now, now,
+        p.job.idempotencyKey ?? null, createdBy, parentId, p.group, now, now,
       ) as { id: number };
       this.eventLog.append(id, now, "submitted", 0, null, parentId === null ? { by: createdBy } : { by: createdBy, parent: parentId });
       return { id, deduplicated: false };
@@ -81,4 +84,18 @@ export class JobInserter {
     });
     for (const [type, count] of added) this.state.wakeups.notify(type, count);
   }
+}
+
+/** The job type's group for a payload; a group function that throws is the type's bug, reported as the payload's. */
+function groupOf(groupKey: ((payload: never) => string | undefined) | undefined, payload: unknown, at: string): string | null {
+  if (groupKey === undefined) return null;
+  let group: unknown;
+  try {
+    group = groupKey(payload as never);
+  } catch (error) {
+    throw new DroverError("PAYLOAD_INVALID", `${at}payload: the job type could not derive its group: ${(error as Error).message}`, { details: { field: `${at}payload` } });
+  }
+  if (group === undefined || group === null || group === "") return null;
+  if (typeof group !== "string" || group.length > 255) throw new DroverError("PAYLOAD_INVALID", `${at}payload: the job type's group must be a string of at most 255 characters`, { details: { field: `${at}payload` } });
+  return group;
 }

@@ -6,16 +6,19 @@ import { retryDelayMs } from "./backoff.ts";
 import { CounterBook } from "./counters.ts";
 import { JobInserter, type PreparedJob } from "./insert-jobs.ts";
 import { EventLog } from "./events.ts";
+import { LimitedClaims, type ClaimRow } from "./limits.ts";
 import type { EngineState } from "./state.ts";
+import { StatsBook, type StatsEntry } from "./stats.ts";
 
-type ClaimRow = Pick<JobRow, "id" | "type" | "queue" | "payload" | "leaseSeconds" | "maxAttempts" | "priority" | "runAfter">;
-type CurrentRow = Pick<JobRow, "id" | "status" | "attempts" | "leaseId" | "maxAttempts" | "type" | "leaseSeconds" | "workerId" | "createdBy" | "parentId">;
+type CurrentRow = Pick<JobRow, "id" | "status" | "attempts" | "leaseId" | "maxAttempts" | "type" | "queue" | "leaseSeconds" | "workerId" | "createdBy" | "parentId">;
 
 export interface FailRequest extends LeaseRef {
   error: JobError;
   retryable: boolean;
   /** Fail this job for good and reopen the job that spawned it. */
   requeueTo?: "parent" | undefined;
+  /** Counts of the failed attempt: stats windows only. */
+  counts?: Record<string, number> | undefined;
 }
 
 export interface CompleteRequest extends LeaseRef {
@@ -41,12 +44,16 @@ export class LeaseEngine {
   private readonly stmts;
   private readonly inserter: JobInserter;
   private readonly counters: CounterBook;
+  private readonly stats: StatsBook;
+  private readonly limited: LimitedClaims;
 
   constructor(private readonly state: EngineState) {
     this.client = state.db.$client;
     this.events = new EventLog(this.client);
     this.inserter = new JobInserter(state);
     this.counters = new CounterBook(this.client);
+    this.stats = new StatsBook(this.client);
+    this.limited = new LimitedClaims(this.client);
     const c = this.client;
     this.stmts = {
       candidates: c.prepare(
@@ -73,7 +80,7 @@ export class LeaseEngine {
          SELECT value ->> 0, @at, @kind, value ->> 1, @worker, NULL FROM json_each(@rows)`,
       ),
       currentMany: c.prepare(
-        `SELECT id, status, attempts, lease_id AS leaseId, max_attempts AS maxAttempts, type, lease_seconds AS leaseSeconds, worker_id AS workerId,
+        `SELECT id, status, attempts, lease_id AS leaseId, max_attempts AS maxAttempts, type, queue, lease_seconds AS leaseSeconds, worker_id AS workerId,
            created_by AS createdBy, parent_id AS parentId
          FROM jobs WHERE id IN (SELECT value FROM json_each(?))`,
       ),
@@ -84,7 +91,7 @@ export class LeaseEngine {
          FROM (SELECT value ->> 0 AS id, value ->> 1 AS result FROM json_each(@items)) AS j WHERE jobs.id = j.id`,
       ),
       current: c.prepare(
-        `SELECT id, status, attempts, lease_id AS leaseId, max_attempts AS maxAttempts, type, lease_seconds AS leaseSeconds, worker_id AS workerId,
+        `SELECT id, status, attempts, lease_id AS leaseId, max_attempts AS maxAttempts, type, queue, lease_seconds AS leaseSeconds, worker_id AS workerId,
            created_by AS createdBy, parent_id AS parentId FROM jobs WHERE id = ?`,
       ),
       // Reopens a finished job (a later stage sent it back). attempts keeps counting (it is
@@ -107,9 +114,9 @@ export class LeaseEngine {
       release: c.prepare(
         `UPDATE jobs SET status = 'queued', lease_id = NULL, lease_expires_at = NULL, worker_id = NULL, run_after = ?, updated_at = ? WHERE id = ?`,
       ),
-      leasedByWorker: c.prepare(`SELECT id, attempts, type FROM jobs INDEXED BY jobs_worker_idx WHERE status = 'leased' AND worker_id = ?`),
+      leasedByWorker: c.prepare(`SELECT id, attempts, type, queue FROM jobs INDEXED BY jobs_worker_idx WHERE status = 'leased' AND worker_id = ?`),
       expired: c.prepare(
-        `SELECT id, attempts, max_attempts AS maxAttempts, lease_seconds AS leaseSeconds, type, queue, worker_id AS workerId
+        `SELECT id, attempts, max_attempts AS maxAttempts, lease_seconds AS leaseSeconds, type, queue, worker_id AS workerId, created_by AS createdBy
          FROM jobs INDEXED BY jobs_lease_expiry_idx WHERE status = 'leased' AND lease_expires_at < ? LIMIT ?`,
       ),
       expire: c.prepare(
@@ -124,7 +131,13 @@ export class LeaseEngine {
     const pairs = this.state.claimablePairs(types, now);
     if (pairs.length === 0) return [];
     let rows: ClaimRow[] = [];
-    for (const [type, queue] of pairs) rows.push(...(this.stmts.candidates.all(type, queue, now, max) as ClaimRow[]));
+    // Queues with caps share one budget per claim: their leased counts are read once.
+    let budget: ReturnType<LimitedClaims["budget"]> | undefined;
+    for (const [type, queue] of pairs) {
+      const limits = this.state.limitsOf(queue);
+      if (limits === undefined) rows.push(...(this.stmts.candidates.all(type, queue, now, max) as ClaimRow[]));
+      else rows.push(...(budget ??= this.limited.budget()).pick(type, queue, now, max, limits));
+    }
     if (pairs.length > 1) {
       rows.sort((a, b) => b.priority - a.priority || a.runAfter - b.runAfter || a.id - b.id);
       rows = rows.slice(0, max);
@@ -155,7 +168,11 @@ export class LeaseEngine {
   }
 
   private anyRunnable(types: readonly string[], now: number): boolean {
-    for (const [type, queue] of this.state.claimablePairs(types, now)) if (this.stmts.runnable.get(type, queue, now)) return true;
+    for (const [type, queue] of this.state.claimablePairs(types, now)) {
+      if (!this.stmts.runnable.get(type, queue, now)) continue;
+      const limits = this.state.limitsOf(queue);
+      if (limits === undefined || this.limited.hasRoom(queue, limits)) return true;
+    }
     return false;
   }
 
@@ -177,6 +194,7 @@ export class LeaseEngine {
     // Spawned jobs are validated before the transaction: a bad one refuses the whole call.
     const spawns = items.map((item, i) => (item.spawn?.length ? this.inserter.prepare(item.spawn, (j) => `leases.${i}.spawn.${j}.`) : []));
     const announced: { prepared: PreparedJob[]; results: ReturnType<JobInserter["insertIn"]> }[] = [];
+    const freed: { queue: string; type: string }[] = [];
     let now = 0;
     const out = this.client
       .transaction(() => {
@@ -187,6 +205,7 @@ export class LeaseEngine {
         const done: [number, string | null][] = [];
         const events: [number, number][] = [];
         const counted: { type: string; counts?: Record<string, number> | undefined }[] = [];
+        const stats: StatsEntry[] = [];
         const settled = new Set<number>();
         const outcomes: SettleOutcome[] = items.map((item, i) => {
           const row = current.get(item.jobId);
@@ -197,6 +216,8 @@ export class LeaseEngine {
           done.push([item.jobId, results[i] ?? null]);
           events.push([item.jobId, row.attempts]);
           counted.push({ type: row.type, counts: item.counts });
+          stats.push({ queue: row.queue, user: row.createdBy, event: "succeeded", counts: item.counts });
+          freed.push(row);
           if (spawns[i]!.length > 0) announced.push({ prepared: spawns[i]!, results: this.inserter.insertIn(spawns[i]!, row.createdBy, item.jobId, now) });
           return { jobId: item.jobId, outcome: "ok", status: "succeeded" };
         });
@@ -204,6 +225,7 @@ export class LeaseEngine {
           this.stmts.succeedMany.run({ now, items: JSON.stringify(done) });
           this.stmts.eventsMany.run({ at: now, kind: "succeeded", worker: workerId, rows: JSON.stringify(events) });
           this.counters.add(workerId, counted, now);
+          this.stats.record(now, stats);
         }
         throwIfSingleConflict(outcomes);
         const leases = next ? this.claimIn(workerId, next.types, next.max, now) : [];
@@ -211,6 +233,7 @@ export class LeaseEngine {
       })
       .immediate();
     for (const a of announced) this.inserter.announce(a.prepared, a.results, now);
+    for (const { queue, type } of freed) this.state.slotsFreed(queue, type);
     return out;
   }
 
@@ -218,9 +241,15 @@ export class LeaseEngine {
   fail(workerId: string, items: FailRequest[], next?: { types: string[]; max: number }) {
     const { retryBaseMs, retryMaxMs } = this.state.settings;
     const reopenedTypes: { type: string; queue: string }[] = [];
+    const freed: { queue: string; type: string }[] = [];
     const out = this.client
       .transaction(() => {
         const now = Date.now();
+        const stats: StatsEntry[] = [];
+        const settled = (row: CurrentRow, event: StatsEntry["event"], counts: Record<string, number> | undefined) => {
+          stats.push({ queue: row.queue, user: row.createdBy, event, counts });
+          freed.push(row);
+        };
         const outcomes: SettleOutcome[] = items.map((item) => {
           const row = this.stmts.current.get(item.jobId) as CurrentRow | undefined;
           if (!this.matches(row, item, workerId)) return conflict(item.jobId, row);
@@ -230,6 +259,7 @@ export class LeaseEngine {
           if (item.requeueTo === "parent") {
             if (row.parentId === null) throw new DroverError("INVALID_STATE", `job ${item.jobId} has no parent job to requeue to`, { details: { jobId: item.jobId } });
             this.stmts.failForGood.run(error, now, now, item.jobId);
+            settled(row, "failed", item.counts);
             this.events.append(item.jobId, now, "failed", row.attempts, workerId, { ...item.error, requeuedParent: row.parentId });
             const reopened = this.stmts.reopen.get(now, now, row.parentId) as { type: string; queue: string; attempts: number } | undefined;
             if (reopened !== undefined) {
@@ -240,20 +270,24 @@ export class LeaseEngine {
           }
           if (!item.retryable || row.attempts >= row.maxAttempts) {
             this.stmts.failForGood.run(error, now, now, item.jobId);
+            settled(row, "failed", item.counts);
             this.events.append(item.jobId, now, "failed", row.attempts, workerId, item.error);
             return { jobId: item.jobId, outcome: "ok", status: "failed" };
           }
           const runAfter = now + retryDelayMs(row.attempts, retryBaseMs, retryMaxMs);
           this.stmts.requeue.run(error, runAfter, now, item.jobId);
+          settled(row, "retried", item.counts);
           this.events.append(item.jobId, now, "retry_scheduled", row.attempts, workerId, { error: item.error, runAfter });
           this.state.wakeups.notifyAt(runAfter);
           return { jobId: item.jobId, outcome: "ok", status: "queued" };
         });
+        this.stats.record(now, stats);
         throwIfSingleConflict(outcomes);
         const leases = next ? this.claimIn(workerId, next.types, next.max, now) : [];
         return { results: outcomes, next: leases };
       })
       .immediate();
+    for (const { queue, type } of freed) this.state.slotsFreed(queue, type);
     for (const { type, queue } of reopenedTypes) {
       this.state.noteQueue(type, queue);
       this.state.wakeups.notify(type, 1);
@@ -298,6 +332,7 @@ export class LeaseEngine {
   /** Gives leases back at once (a worker shutting down): the jobs are runnable again now. */
   release(workerId: string, refs: LeaseRef[]): number {
     const types: string[] = [];
+    const freed: { queue: string; type: string }[] = [];
     const count = this.client
       .transaction(() => {
         const now = Date.now();
@@ -308,12 +343,14 @@ export class LeaseEngine {
           this.stmts.release.run(now, now, ref.jobId);
           this.events.append(ref.jobId, now, "released", row.attempts, workerId);
           types.push(row.type);
+          freed.push(row);
           n++;
         }
         return n;
       })
       .immediate();
     for (const type of types) this.state.wakeups.notify(type, 1);
+    for (const { queue, type } of freed) this.state.slotsFreed(queue, type);
     return count;
   }
 
@@ -333,10 +370,13 @@ export class LeaseEngine {
    */
   reapExpired(limit = 500): number {
     const { retryBaseMs, retryMaxMs } = this.state.settings;
+    const freed: { queue: string; type: string }[] = [];
     const n = this.client
       .transaction(() => {
         const now = Date.now();
-        const rows = this.stmts.expired.all(now, limit) as (Pick<JobRow, "id" | "attempts" | "maxAttempts" | "leaseSeconds" | "type" | "queue" | "workerId">)[];
+        this.stats.pruneOld(now);
+        const rows = this.stmts.expired.all(now, limit) as (Pick<JobRow, "id" | "attempts" | "maxAttempts" | "leaseSeconds" | "type" | "queue" | "workerId" | "createdBy">)[];
+        const stats: StatsEntry[] = [];
         for (const row of rows) {
           const error = { code: "LEASE_EXPIRED", message: `lease expired: no heartbeat for ${row.leaseSeconds}s (attempt ${row.attempts} of ${row.maxAttempts})`, retryable: true };
           if (row.attempts >= row.maxAttempts) {
@@ -348,10 +388,14 @@ export class LeaseEngine {
             this.events.append(row.id, now, "expired", row.attempts, row.workerId, { error, runAfter });
             this.state.wakeups.notifyAt(runAfter);
           }
+          stats.push({ queue: row.queue, user: row.createdBy, event: row.attempts >= row.maxAttempts ? "failed" : "retried" });
+          freed.push(row);
         }
+        this.stats.record(now, stats);
         return rows.length;
       })
       .immediate();
+    for (const { queue, type } of freed) this.state.slotsFreed(queue, type);
     return n;
   }
 }

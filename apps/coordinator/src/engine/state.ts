@@ -9,6 +9,12 @@ export interface EngineSettings {
   retryMaxMs: number;
 }
 
+/** A queue's caps on leased jobs; null = no cap. */
+export interface QueueLimits {
+  concurrency: number | null;
+  groupConcurrency: number | null;
+}
+
 /**
  * In-memory facts beside the database, rebuilt from it at start, so the hot path does
  * not query for them: which queues hold which job types, which queues are paused.
@@ -19,6 +25,8 @@ export class EngineState {
   private readonly typeQueues = new Map<string, Set<string>>();
   /** queue → paused until (Infinity = until resumed). */
   private readonly paused = new Map<string, number>();
+  /** queue → its caps, only for queues that have one. */
+  private readonly limits = new Map<string, QueueLimits>();
 
   constructor(
     readonly db: Db,
@@ -33,6 +41,10 @@ export class EngineState {
     for (const { type, queue } of pairs) this.noteQueue(type, queue);
     const pausedRows = db.$client.prepare("SELECT name, paused_until FROM queues WHERE paused = 1").all() as { name: string; paused_until: number | null }[];
     for (const row of pausedRows) this.paused.set(row.name, row.paused_until ?? Infinity);
+    const limitRows = db.$client
+      .prepare("SELECT name, concurrency, group_concurrency AS groupConcurrency FROM queues WHERE concurrency IS NOT NULL OR group_concurrency IS NOT NULL")
+      .all() as ({ name: string } & QueueLimits)[];
+    for (const { name, ...limits } of limitRows) this.setLimits(name, limits);
   }
 
   noteQueue(type: string, queue: string): void {
@@ -53,7 +65,7 @@ export class EngineState {
   }
 
   knownQueues(): Set<string> {
-    const all = new Set<string>(this.paused.keys());
+    const all = new Set<string>([...this.paused.keys(), ...this.limits.keys()]);
     for (const queues of this.typeQueues.values()) for (const q of queues) all.add(q);
     return all;
   }
@@ -73,6 +85,21 @@ export class EngineState {
   setPaused(queue: string, until: number | undefined): void {
     if (until === undefined) this.paused.delete(queue);
     else this.paused.set(queue, until);
+  }
+
+  /** The queue's caps, or undefined when it has none (the claim's fast path). */
+  limitsOf(queue: string): QueueLimits | undefined {
+    return this.limits.get(queue);
+  }
+
+  setLimits(queue: string, limits: QueueLimits): void {
+    if (limits.concurrency === null && limits.groupConcurrency === null) this.limits.delete(queue);
+    else this.limits.set(queue, limits);
+  }
+
+  /** A limited queue's lease ended: a waiter may now claim in the slot it left. */
+  slotsFreed(queue: string, type: string, count = 1): void {
+    if (this.limits.has(queue)) this.wakeups.notify(type, count);
   }
 
   /** Types whose jobs sit in `queue` (to wake the right waiters on resume). */

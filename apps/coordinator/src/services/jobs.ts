@@ -16,6 +16,7 @@ import { jobFromRow, parseJson } from "../db/rows.ts";
 import { EventLog } from "../engine/events.ts";
 import { JobInserter } from "../engine/insert-jobs.ts";
 import type { EngineState } from "../engine/state.ts";
+import { assertVisible, ownerScope } from "./ownership.ts";
 
 export class JobsServiceImpl implements JobsService {
   private readonly eventLog: EventLog;
@@ -51,18 +52,20 @@ export class JobsServiceImpl implements JobsService {
     return { start: next - req.count, end: next };
   }
 
-  private row(id: number) {
+  /** The job, if it exists and the caller may see it (a submitter: only their own). */
+  private row(by: Principal, id: number) {
     const row = this.state.db.select().from(jobs).where(eq(jobs.id, id)).get();
     if (!row) throw new DroverError("NOT_FOUND", `job ${id} does not exist`, { details: { field: "id" } });
+    assertVisible(by, row);
     return row;
   }
 
-  get(_by: Principal, id: number): Job {
-    return jobFromRow(this.row(id));
+  get(by: Principal, id: number): Job {
+    return jobFromRow(this.row(by, id));
   }
 
-  list(_by: Principal, q: { type?: string | undefined; queue?: string | undefined; status?: Job["status"] | undefined; limit: number; cursor?: number | undefined }): JobListOutput {
-    const where: SQL[] = [];
+  list(by: Principal, q: { type?: string | undefined; queue?: string | undefined; status?: Job["status"] | undefined; limit: number; cursor?: number | undefined }): JobListOutput {
+    const where: SQL[] = this.ownerFilter(by);
     if (q.type) where.push(eq(jobs.type, q.type));
     if (q.queue) where.push(eq(jobs.queue, q.queue));
     if (q.status) where.push(eq(jobs.status, q.status));
@@ -78,8 +81,13 @@ export class JobsServiceImpl implements JobsService {
     return { jobs: page.map(jobFromRow), nextCursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
   }
 
-  counts(_by: Principal, q: { type?: string | undefined; queue?: string | undefined }): JobCount[] {
-    const where: SQL[] = [];
+  private ownerFilter(by: Principal): SQL[] {
+    const owner = ownerScope(by);
+    return owner === undefined ? [] : [eq(jobs.createdBy, owner)];
+  }
+
+  counts(by: Principal, q: { type?: string | undefined; queue?: string | undefined }): JobCount[] {
+    const where: SQL[] = this.ownerFilter(by);
     if (q.type) where.push(eq(jobs.type, q.type));
     if (q.queue) where.push(eq(jobs.queue, q.queue));
     return this.state.db
@@ -92,25 +100,30 @@ export class JobsServiceImpl implements JobsService {
 
   /** Cancels a queued or leased job; a leased job's worker learns it at its next heartbeat. */
   cancel(by: Principal, id: number): Job {
-    return this.state.db.$client
+    let wasLeased = false;
+    const job = this.state.db.$client
       .transaction(() => {
-        const row = this.row(id);
+        const row = this.row(by, id);
+        wasLeased = row.status === "leased";
         if (row.status !== "queued" && row.status !== "leased") {
           throw new DroverError("INVALID_STATE", `job ${id} is ${row.status}; only queued or leased jobs can be cancelled`);
         }
         const now = Date.now();
         this.state.db.update(jobs).set({ status: "cancelled", finishedAt: now, updatedAt: now, leaseExpiresAt: null }).where(eq(jobs.id, id)).run();
         this.eventLog.append(id, now, "cancelled", row.attempts, row.workerId, { by: by.user });
-        return jobFromRow(this.row(id));
+        return jobFromRow(this.row(by, id));
       })
       .immediate();
+    // The slot counts as free at once: the worker stops at its next heartbeat.
+    if (wasLeased) this.state.slotsFreed(job.queue, job.type);
+    return job;
   }
 
   /** Puts a failed or cancelled job back in its queue with a fresh set of attempts. */
   retry(by: Principal, id: number): Job {
     const job = this.state.db.$client
       .transaction(() => {
-        const row = this.row(id);
+        const row = this.row(by, id);
         if (row.status !== "failed" && row.status !== "cancelled") {
           throw new DroverError("INVALID_STATE", `job ${id} is ${row.status}; only failed or cancelled jobs can be retried`);
         }
@@ -123,7 +136,7 @@ export class JobsServiceImpl implements JobsService {
           .where(eq(jobs.id, id))
           .run();
         this.eventLog.append(id, now, "retried", row.attempts, null, { by: by.user, previousError: parseJson(row.error) });
-        return jobFromRow(this.row(id));
+        return jobFromRow(this.row(by, id));
       })
       .immediate();
     this.state.noteQueue(job.type, job.queue);
@@ -131,8 +144,8 @@ export class JobsServiceImpl implements JobsService {
     return job;
   }
 
-  events(_by: Principal, id: number): JobEvent[] {
-    this.row(id);
+  events(by: Principal, id: number): JobEvent[] {
+    this.row(by, id);
     return this.state.db
       .select()
       .from(jobEvents)
@@ -142,8 +155,8 @@ export class JobsServiceImpl implements JobsService {
       .map((e) => ({ ...e, data: parseJson(e.data) }));
   }
 
-  logs(_by: Principal, id: number): JobLogLine[] {
-    this.row(id);
+  logs(by: Principal, id: number): JobLogLine[] {
+    this.row(by, id);
     return this.state.db
       .select({ at: jobLogs.at, attempt: jobLogs.attempt, line: jobLogs.line })
       .from(jobLogs)

@@ -2,6 +2,8 @@ import { DroverError, JOB_STATUSES, type JobStatus, type Principal, type QueueIn
 import { queues } from "../db/schema.ts";
 import { EventLog } from "../engine/events.ts";
 import type { EngineState } from "../engine/state.ts";
+import { StatsBook } from "../engine/stats.ts";
+import { ownerScope } from "./ownership.ts";
 
 function emptyCounts(): Record<JobStatus, number> {
   return Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
@@ -9,20 +11,35 @@ function emptyCounts(): Record<JobStatus, number> {
 
 export class QueuesServiceImpl implements QueuesService {
   private readonly events: EventLog;
+  private readonly statsBook: StatsBook;
   constructor(private readonly state: EngineState) {
     this.events = new EventLog(state.db.$client);
+    this.statsBook = new StatsBook(state.db.$client);
   }
 
-  private countsOf(queue: string): Record<JobStatus, number> {
+  private countsOf(queue: string, user?: string): Record<JobStatus, number> {
     const counts = emptyCounts();
-    const rows = this.state.db.$client.prepare("SELECT status, count(*) AS n FROM jobs WHERE queue = ? GROUP BY status").all(queue) as { status: JobStatus; n: number }[];
+    const c = this.state.db.$client;
+    const rows = (
+      user === undefined
+        ? c.prepare("SELECT status, count(*) AS n FROM jobs WHERE queue = ? GROUP BY status").all(queue)
+        : c.prepare("SELECT status, count(*) AS n FROM jobs WHERE queue = ? AND created_by = ? GROUP BY status").all(queue, user)
+    ) as { status: JobStatus; n: number }[];
     for (const r of rows) counts[r.status] = r.n;
     return counts;
   }
 
   private infoOf(queue: string, counts = this.countsOf(queue)): QueueInfo {
     const until = this.state.pausedUntil(queue);
-    return { name: queue, paused: until !== undefined, pausedUntil: until === undefined || until === Infinity ? null : until, counts };
+    const limits = this.state.limitsOf(queue);
+    return {
+      name: queue,
+      paused: until !== undefined,
+      pausedUntil: until === undefined || until === Infinity ? null : until,
+      concurrency: limits?.concurrency ?? null,
+      groupConcurrency: limits?.groupConcurrency ?? null,
+      counts,
+    };
   }
 
   list(_by: Principal): QueueInfo[] {
@@ -63,13 +80,42 @@ export class QueuesServiceImpl implements QueuesService {
     return this.infoOf(queue);
   }
 
-  /** Cancels the queue's queued jobs (leased ones run on), each with an event. */
+  /**
+   * Caps leased jobs per queue and per group. Undefined leaves a cap as it is, null removes
+   * it. Jobs leased already run on; the caps apply from the next claim.
+   */
+  setConcurrency(_by: Principal, queue: string, limits: { concurrency?: number | null | undefined; groupConcurrency?: number | null | undefined }): QueueInfo {
+    const current = this.state.limitsOf(queue);
+    const next = {
+      concurrency: limits.concurrency === undefined ? (current?.concurrency ?? null) : limits.concurrency,
+      groupConcurrency: limits.groupConcurrency === undefined ? (current?.groupConcurrency ?? null) : limits.groupConcurrency,
+    };
+    const now = Date.now();
+    this.state.db
+      .insert(queues)
+      .values({ name: queue, ...next, updatedAt: now })
+      .onConflictDoUpdate({ target: queues.name, set: { ...next, updatedAt: now } })
+      .run();
+    this.state.setLimits(queue, next);
+    // A raised cap may let waiting workers claim now.
+    for (const type of this.state.typesOfQueue(queue)) this.state.wakeups.notify(type);
+    return this.infoOf(queue);
+  }
+
+  /** Cancels the queue's queued jobs (leased ones run on), each with an event; a submitter's only their own. */
   clear(by: Principal, queue: string): { cancelled: number } {
     const c = this.state.db.$client;
+    const owner = ownerScope(by);
     const cancelled = c
       .transaction(() => {
         const now = Date.now();
-        const ids = c.prepare("UPDATE jobs SET status = 'cancelled', finished_at = ?, updated_at = ? WHERE queue = ? AND status = 'queued' RETURNING id, attempts").all(now, now, queue) as { id: number; attempts: number }[];
+        const ids = (
+          owner === undefined
+            ? c.prepare("UPDATE jobs SET status = 'cancelled', finished_at = ?, updated_at = ? WHERE queue = ? AND status = 'queued' RETURNING id, attempts").all(now, now, queue)
+            : c
+                .prepare("UPDATE jobs SET status = 'cancelled', finished_at = ?, updated_at = ? WHERE queue = ? AND status = 'queued' AND created_by = ? RETURNING id, attempts")
+                .all(now, now, queue, owner)
+        ) as { id: number; attempts: number }[];
         for (const row of ids) this.events.append(row.id, now, "cancelled", row.attempts, null, { by: by.user, reason: "queue cleared" });
         return ids.length;
       })
@@ -77,18 +123,21 @@ export class QueuesServiceImpl implements QueuesService {
     return { cancelled };
   }
 
-  stats(_by: Principal, queue: string): QueueStats {
-    const counts = this.countsOf(queue);
+  /**
+   * Counts per status now, and what settled jobs reported over the last 1, 10 and 60
+   * minutes. A submitter gets their own jobs' figures whatever `user` says.
+   */
+  stats(by: Principal, queue: string, user?: string): QueueStats {
+    const owner = ownerScope(by) ?? user;
+    const counts = this.countsOf(queue, owner);
     if (Object.values(counts).every((n) => n === 0) && !this.state.knownQueues().has(queue)) {
       throw new DroverError("NOT_FOUND", `queue '${queue}' has no jobs and no settings`, { details: { field: "queue" } });
     }
     const now = Date.now();
-    const since = (minutes: number, status: JobStatus) =>
-      (this.state.db.$client.prepare("SELECT count(*) AS n FROM jobs WHERE queue = ? AND status = ? AND finished_at >= ?").get(queue, status, now - minutes * 60_000) as { n: number }).n;
     return {
       ...this.infoOf(queue, counts),
-      throughputPerMinute: { m1: since(1, "succeeded"), m5: since(5, "succeeded") / 5, m15: since(15, "succeeded") / 15 },
-      failedLast15m: since(15, "failed"),
+      user: owner ?? null,
+      windows: { m1: this.statsBook.window(queue, 1, now, owner), m10: this.statsBook.window(queue, 10, now, owner), m60: this.statsBook.window(queue, 60, now, owner) },
     };
   }
 }

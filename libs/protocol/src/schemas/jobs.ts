@@ -16,6 +16,11 @@ export const JobSubmitInput = z.strictObject({
   leaseSeconds: z.number().int().min(1).max(86_400).optional(),
   /** A second submit with the same key returns the first job instead of adding one. */
   idempotencyKey: z.string().min(1).max(200).optional(),
+  /**
+   * Concurrency group (e.g. a host): a queue's per-group limit caps how many jobs of one
+   * group are leased at once. Default from the job type (download.url: the URL's host).
+   */
+  group: z.string().min(1).max(255).optional(),
 });
 export type JobSubmitInput = z.input<typeof JobSubmitInput>;
 export type JobSubmitParsed = z.output<typeof JobSubmitInput>;
@@ -53,6 +58,8 @@ export const Job = z.object({
   createdBy: z.string().nullable(),
   /** The job whose completion spawned this one (the previous stage). */
   parentId: JobId.nullable(),
+  /** Concurrency group (see JobSubmitInput.group). */
+  group: z.string().nullable(),
   createdAt: EpochMs,
   updatedAt: EpochMs,
   startedAt: EpochMs.nullable(),

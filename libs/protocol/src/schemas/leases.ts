@@ -96,6 +96,8 @@ export const FailItem = LeaseRef.extend({
    * transaction.
    */
   requeueTo: z.literal("parent").optional(),
+  /** Named counts of the failed attempt (e.g. `http.404`): they go to the queue's stats windows only. */
+  counts: Counts.optional(),
 });
 export type FailItem = z.input<typeof FailItem>;
 
