@@ -24,7 +24,8 @@ const SUBCOMMANDS = [
   ["queues", "list"], ["queues", "pause"], ["queues", "resume"], ["queues", "clear"], ["queues", "stats"],
   ["workers", "list"], ["workers", "leaderboard"], ["tokens", "create"], ["tokens", "list"], ["tokens", "revoke"],
   ["storage", "ls"], ["storage", "stat"], ["storage", "cat"], ["storage", "cp"], ["storage", "rm"], ["storage", "sync"],
-  ["crawl", "seed"], ["crawl", "status"], ["crawl", "leaderboard"],
+  ["crawl", "seed"], ["crawl", "status"], ["crawl", "leaderboard"], ["queues", "concurrency"],
+  ["download", "add"], ["download", "status"], ["download", "pause"], ["download", "resume"], ["download", "clear"], ["download", "stats"], ["download", "concurrency"],
 ];
 
 describe("drover CLI", () => {

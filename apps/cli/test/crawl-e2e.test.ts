@@ -11,20 +11,12 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
+import { until } from "./support.ts";
 import { seedShards } from "../src/crawl/seed.ts";
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), "../bin/drover.mjs");
 const SHARDS = 4;
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 180_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("crawl end to end: seed → crawl.wat → crawl.images with worker processes, one SIGKILLed", () => {
   it("ends with every shard and every images job succeeded exactly once, and every pair counted once", async () => {

@@ -23,7 +23,7 @@ export interface JobTypeSpec<P extends z.ZodType = z.ZodType, R extends z.ZodTyp
    * a queue's per-group limit caps how many jobs of one group are leased at once across the
    * fleet. A submit's explicit `group` wins. Return undefined for no group.
    */
-  groupKey?: (payload: z.output<P>) => string | undefined;
+  groupKey?(payload: z.output<P>): string | undefined;
 }
 
 /** What a running job gets from the worker. */

@@ -4,4 +4,6 @@ export { NonRetryableError, PluginLoadError, RequeueParentError } from "./errors
 export { loadPlugin, loadPlugins } from "./load.ts";
 export { builtinSpecs } from "./specs.ts";
 export { builtinJobTypes, execJob, noopJob } from "./builtin/index.ts";
+export { downloadUrlJob } from "./download/download.ts";
+export { downloadUrlSpec, type DownloadUrlPayload, type DownloadUrlResult } from "./download/download.spec.ts";
 export { writePairs, type Pair, type PairsWriter } from "./crawl/pairs-parquet.ts";

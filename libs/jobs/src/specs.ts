@@ -6,5 +6,6 @@ import { noopSpec } from "./builtin/noop.spec.ts";
 import { imagesSpec } from "./crawl/images.spec.ts";
 import { watSpec } from "./crawl/wat.spec.ts";
 import { gpuSpec } from "./crawl/gpu.spec.ts";
+import { downloadUrlSpec } from "./download/download.spec.ts";
 
-export const builtinSpecs: readonly JobTypeSpec[] = [noopSpec, execSpec, imagesSpec, gpuSpec, watSpec];
+export const builtinSpecs: readonly JobTypeSpec[] = [noopSpec, execSpec, imagesSpec, gpuSpec, watSpec, downloadUrlSpec];

@@ -7,12 +7,13 @@ import { ROOT } from "./processes.ts";
 export const STORAGE_SCENARIOS = ["storage-local", "storage-s3", "storage-rsync", "storage-gcs"] as const;
 /** The crawl benchmark (issue 4): the WAT parser against zcat, and crawl.images against a loopback server. */
 export const CRAWL_SCENARIOS = ["crawl-wat", "crawl-images"] as const;
-export const SCENARIOS = ["inflight", "batched", "pickup", "claim", "depth", "overhead", ...STORAGE_SCENARIOS, ...CRAWL_SCENARIOS] as const;
+export const DOWNLOAD_SCENARIOS = ["download-large", "download-small"] as const;
+export const SCENARIOS = ["inflight", "batched", "pickup", "claim", "depth", "overhead", ...STORAGE_SCENARIOS, ...CRAWL_SCENARIOS, ...DOWNLOAD_SCENARIOS] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 /** Names --only accepts besides the scenarios themselves: each stands for several scenarios. */
-export const SCENARIO_GROUPS = { storage: STORAGE_SCENARIOS, crawl: CRAWL_SCENARIOS } as const satisfies Record<string, readonly ScenarioName[]>;
+export const SCENARIO_GROUPS = { storage: STORAGE_SCENARIOS, crawl: CRAWL_SCENARIOS, download: DOWNLOAD_SCENARIOS } as const satisfies Record<string, readonly ScenarioName[]>;
 type GroupName = keyof typeof SCENARIO_GROUPS;
-const SELECTABLE = [...SCENARIOS, "storage", "crawl"] as const satisfies readonly (ScenarioName | GroupName)[];
+const SELECTABLE = [...SCENARIOS, "storage", "crawl", "download"] as const satisfies readonly (ScenarioName | GroupName)[];
 
 /** Sizes of each scenario. The full preset is bounded to about ten minutes on 2 cores, plus ~8 for storage. */
 export interface Sizes {
@@ -44,6 +45,12 @@ export interface Sizes {
    * `zcat FILE > /dev/null`; crawl.images on `images` distinct loopback URLs, `repeats` runs.
    */
   crawl: { watBytes: number; repeats: number; images: number };
+  /**
+   * download.url jobs through a coordinator and `workers` worker processes against aria2c,
+   * both on one loopback server: one file of `largeBytes` (one at a time), and `smallFiles`
+   * of `smallBytes` with `concurrency` in flight (aria2c -j). `repeats` rounds, taking turns.
+   */
+  download: { largeBytes: number; smallFiles: number; smallBytes: number; concurrency: number; workers: number; repeats: number };
 }
 
 export const FULL: Sizes = {
@@ -55,6 +62,7 @@ export const FULL: Sizes = {
   overhead: { warmup: 1000, sequential: 2000, concurrent: 6000, inFlight: 100 },
   storage: { bigFileBytes: 200_000_000, smallFiles: 2000, smallFileBytes: 50_000, repeats: 3, concurrency: 8 },
   crawl: { watBytes: 200_000_000, repeats: 3, images: 1000 },
+  download: { largeBytes: 1_000_000_000, smallFiles: 10_000, smallBytes: 10_000, concurrency: 16, workers: 1, repeats: 3 },
 };
 
 export const QUICK: Sizes = {
@@ -67,6 +75,7 @@ export const QUICK: Sizes = {
   // The issue's shapes at full size (they are the point); only the repeats shrink.
   storage: { bigFileBytes: 200_000_000, smallFiles: 2000, smallFileBytes: 50_000, repeats: 1, concurrency: 8 },
   crawl: { watBytes: 50_000_000, repeats: 3, images: 200 },
+  download: { largeBytes: 200_000_000, smallFiles: 2000, smallBytes: 10_000, concurrency: 16, workers: 1, repeats: 1 },
 };
 
 /** Group names replaced by their scenarios; duplicates dropped; the order of SCENARIOS kept. */
@@ -80,7 +89,7 @@ const flag = z.union([z.boolean(), z.enum(["1", "0", "true", "false", ""]).trans
 const BenchConfigSchema = z.strictObject({
   /** A short smoke run with small counts (--quick, BENCH_QUICK=1); default false: the full run. */
   quick: flag.default(false),
-  /** Scenarios to run (--only a,b or BENCH_ONLY; `storage` = every storage-*, `crawl` = crawl-*); default all, in the order of SCENARIOS. */
+  /** Scenarios to run (--only a,b or BENCH_ONLY; `storage` = every storage-*, `crawl` = crawl-*, `download` = download-*); default all, in the order of SCENARIOS. */
   only: z
     .string()
     .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))

@@ -2,7 +2,8 @@
 // coordinator process with worker processes over real HTTP on 127.0.0.1, prints a table
 // and the JSON, and writes the JSON to tools/bench/results/latest.json. The storage-*
 // scenarios (issue 3) time @drover/storage against cp, rsync and rclone on loopback servers;
-// the crawl-* scenarios (issue 4) time the crawl.wat parser against zcat and crawl.images on loopback.
+// the crawl-* scenarios (issue 4) time the crawl.wat parser against zcat and crawl.images on loopback;
+// the download-* scenarios (issue 5) time download.url jobs through the coordinator against aria2c.
 import { arch, cpus, platform, release, totalmem } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseBenchConfig, type BenchConfig, type ScenarioName } from "./config.ts";
@@ -14,6 +15,7 @@ import { batchedScenario } from "./scenarios/batched.ts";
 import { claimScenario } from "./scenarios/claim.ts";
 import { crawlImagesScenario, crawlWatScenario } from "./scenarios/crawl.ts";
 import { depthScenario } from "./scenarios/depth.ts";
+import { downloadLargeScenario, downloadSmallScenario } from "./scenarios/download.ts";
 import { inflightScenario } from "./scenarios/inflight.ts";
 import { overheadScenario } from "./scenarios/overhead.ts";
 import { pickupScenario } from "./scenarios/pickup.ts";
@@ -34,6 +36,8 @@ const SCENARIO_RUNNERS: Record<ScenarioName, Scenario> = {
   "storage-gcs": storageScenario("gcs"),
   "crawl-wat": crawlWatScenario,
   "crawl-images": crawlImagesScenario,
+  "download-large": downloadLargeScenario,
+  "download-small": downloadSmallScenario,
 };
 
 async function main(): Promise<number> {

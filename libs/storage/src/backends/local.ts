@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, type Dirent } from "node:fs";
+import { createReadStream, type Dirent } from "node:fs";
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { Readable } from "node:stream";
@@ -55,7 +55,16 @@ export function localDriver(options: LocalOptions): Driver {
     } else if (source.kind === "file") {
       await copyFile(source.path, temp);
     } else {
-      await pipeline(toNodeReadable(source.stream, signal), createWriteStream(temp, { flags: "wx" }));
+      // The file is opened before the pipeline starts: a stream that fails at once must not
+      // race an asynchronous open, or the caller's cleanup could run before the file exists.
+      const handle = await open(temp, "wx");
+      try {
+        await pipeline(toNodeReadable(source.stream, signal), handle.createWriteStream());
+      } finally {
+        // The write stream closes the handle when it ends or is destroyed; this covers a
+        // failure before it existed. A second close is refused, and that is fine.
+        await handle.close().catch(() => undefined);
+      }
     }
     if (options.fsync === true) {
       const handle = await open(temp, "r+");
