@@ -59,7 +59,7 @@ export function localDriver(options: LocalOptions): Driver {
       // race an asynchronous open, or the caller's cleanup could run before the file exists.
       const handle = await open(temp, "wx");
       try {
-        await pipeline(toNodeReadable(source.stream, signal), handle.createWriteStream());
+        await pipeline(toNodeReadable(source.stream, signal), handle.createWriteStream({ highWaterMark: 1 << 20 }));
       } finally {
         // The write stream closes the handle when it ends or is destroyed; this covers a
         // failure before it existed. A second close is refused, and that is fine.

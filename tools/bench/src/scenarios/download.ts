@@ -1,13 +1,12 @@
 // The download benchmark (issue 5): download.url jobs through a coordinator process and
 // worker processes, side by side with aria2c at the same concurrency, both fetching from
-// one loopback HTTP server in this process. `download-large`: one big file; `download-small`:
-// many small ones. The two tools take turns, the order flipped every round.
-import { spawn, spawnSync } from "node:child_process";
+// one loopback HTTP server. `download-large`: one big file; `download-small`:
+// many small ones. The two tools take turns, the order flipped every round. The server is
+// a child process; the benchmark's own process only submits and polls.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -21,21 +20,31 @@ import { median } from "../stats.ts";
 const LARGE_VS_ARIA2 = 0.9;
 const SMALL_VS_ARIA2 = 1.0;
 
-/** Serves `/big.bin` from a file and `/small/<n>.bin` from one buffer. */
-async function fileServer(bigFile: string | undefined, small: Buffer): Promise<{ server: Server; origin: string }> {
-  const server = createServer((req, res) => {
-    const url = req.url ?? "";
-    if (bigFile && url === "/big.bin") {
-      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": statSync(bigFile).size, "accept-ranges": "none" });
-      createReadStream(bigFile, { highWaterMark: 1 << 20 }).pipe(res);
-    } else if (url.startsWith("/small/")) {
-      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": small.length }).end(small);
-    } else res.writeHead(404).end();
-  });
-  server.keepAliveTimeout = 30_000;
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+/**
+ * The file server, in a process of its own like a remote server: `/big.bin` from a file,
+ * `/small/<n>.bin` from one buffer of `smallBytes`. Not in the benchmark's process, whose
+ * event loop also polls for Drover's progress: that would slow the server for one tool only.
+ */
+const SERVER_SCRIPT = `
+const http = require("node:http"), fs = require("node:fs"), crypto = require("node:crypto");
+const [bigFile, smallBytes] = [process.argv[1], Number(process.argv[2])];
+const small = crypto.randomBytes(smallBytes);
+const server = http.createServer((req, res) => {
+  if (bigFile && req.url === "/big.bin") {
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": fs.statSync(bigFile).size });
+    fs.createReadStream(bigFile, { highWaterMark: 1 << 20 }).pipe(res);
+  } else if (req.url.startsWith("/small/")) {
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": small.length }).end(small);
+  } else res.writeHead(404).end();
+});
+server.keepAliveTimeout = 30000;
+server.listen(0, "127.0.0.1", () => console.log(server.address().port));
+`;
+
+async function fileServer(bigFile: string | undefined, smallBytes: number): Promise<{ server: ChildProcess; origin: string }> {
+  const server = spawn(process.execPath, ["-e", SERVER_SCRIPT, bigFile ?? "", String(smallBytes)], { stdio: ["ignore", "pipe", "inherit"] });
+  const [line] = (await Promise.race([once(server.stdout!, "data"), once(server, "exit").then(() => { throw new Error("the file server exited at start"); })])) as [Buffer];
+  return { server, origin: `http://127.0.0.1:${Number(line.toString().trim())}` };
 }
 
 function aria2Version(): string {
@@ -105,13 +114,12 @@ function downloadScenario(kind: "large" | "small") {
     const name = `download-${kind}`;
     const version = aria2Version();
     const work = mkdtempSync(join(tmpdir(), `drover-bench-${name}-`));
-    let server: Server | undefined;
+    let server: ChildProcess | undefined;
     await using h = await Harness.start({ name });
     try {
       const bigFile = kind === "large" ? join(work, "big.bin") : undefined;
       if (bigFile) await writeRandomFile(bigFile, s.largeBytes);
-      const small = randomBytes(s.smallBytes);
-      const served = await fileServer(bigFile, small);
+      const served = await fileServer(bigFile, s.smallBytes);
       server = served.server;
       const urls = kind === "large" ? [`${served.origin}/big.bin`] : Array.from({ length: s.smallFiles }, (_, i) => `${served.origin}/small/${i}.bin`);
       const listFile = join(work, "urls.txt");
@@ -154,8 +162,7 @@ function downloadScenario(kind: "large" | "small") {
             ];
       return { name, rows, detail: { aria2: version, concurrency, workers: s.workers, files: urls.length, bytesEach: filesEach, seconds: times, warmup: warm, medianSeconds: { drover: droverSec, aria2c: ariaSec }, ratio } };
     } finally {
-      server?.closeAllConnections();
-      server?.close();
+      server?.kill();
       rmSync(work, { recursive: true, force: true });
     }
   };
