@@ -8,6 +8,7 @@ import { coordinatorCommand, upCommand, workerCommand } from "./commands/serve.t
 import { storageCommand } from "./commands/storage.ts";
 import { crawlCommand } from "./commands/crawl.ts";
 import { downloadCommand } from "./commands/download.ts";
+import { attributesCommand, datasetsCommand, itemsCommand, projectsCommand } from "./commands/datasets.ts";
 
 // An optional .env in the working directory; it never overrides variables already set.
 loadDotenv({ quiet: true });
@@ -26,6 +27,10 @@ const program = new Command("drover")
   .addCommand(statusCommand())
   .addCommand(storageCommand())
   .addCommand(crawlCommand())
-  .addCommand(downloadCommand());
+  .addCommand(downloadCommand())
+  .addCommand(projectsCommand())
+  .addCommand(datasetsCommand())
+  .addCommand(itemsCommand())
+  .addCommand(attributesCommand());
 
 await program.parseAsync(process.argv);

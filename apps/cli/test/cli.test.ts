@@ -26,6 +26,7 @@ const SUBCOMMANDS = [
   ["storage", "ls"], ["storage", "stat"], ["storage", "cat"], ["storage", "cp"], ["storage", "rm"], ["storage", "sync"],
   ["crawl", "seed"], ["crawl", "status"], ["crawl", "leaderboard"], ["queues", "concurrency"],
   ["download", "add"], ["download", "status"], ["download", "pause"], ["download", "resume"], ["download", "clear"], ["download", "stats"], ["download", "concurrency"],
+  ["projects", "add"], ["projects", "list"], ["datasets", "add"], ["datasets", "list"], ["datasets", "show"], ["items", "add"], ["items", "list"], ["attributes", "add"],
 ];
 
 describe("drover CLI", () => {

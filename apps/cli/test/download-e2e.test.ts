@@ -6,13 +6,12 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { until } from "./support.ts";
+import { BIN, cli, until } from "./support.ts";
 
-const BIN = resolve(dirname(fileURLToPath(import.meta.url)), "../bin/drover.mjs");
 const SIZE = 48 * 1024;
 
 /** The bytes of file `name`: deterministic, so the test can check every download. */
@@ -98,13 +97,6 @@ class CountingHosts {
   }
 }
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  proc.stdout.on("data", (c: Buffer) => (out += c.toString()));
-  proc.stderr.on("data", (c: Buffer) => (out += c.toString()));
-  return new Promise((res) => proc.on("exit", (code) => res({ code, out })));
-}
 
 
 const cleanups: (() => PromiseLike<unknown>)[] = [];

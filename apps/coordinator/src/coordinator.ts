@@ -9,6 +9,7 @@ import { startReaper } from "./engine/reaper.ts";
 import { EngineState } from "./engine/state.ts";
 import { JobTypeRegistry } from "./job-types.ts";
 import { buildServer } from "./server.ts";
+import { DatasetsServiceImpl } from "./services/datasets.ts";
 import { JobsServiceImpl } from "./services/jobs.ts";
 import { LeasesServiceImpl } from "./services/leases.ts";
 import { QueuesServiceImpl } from "./services/queues.ts";
@@ -58,6 +59,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     workers,
     tokens,
     system: new SystemServiceImpl(VERSION, jobs, workers, queues),
+    datasets: new DatasetsServiceImpl(db),
   };
 
   let bootstrapAdminToken: string | undefined;

@@ -165,7 +165,7 @@ describe("bad input: 4xx with error.data.droverCode, never 5xx", () => {
   it("procedures that take no input answer an empty call and refuse a stray body with 400", async () => {
     expect(withoutInput).toEqual([]);
     const inputless = withInput.filter((p) => p.input!.safeParse(undefined).success && Object.keys(VALID_INPUT[p.path]!).length === 0);
-    expect(inputless.map((p) => p.path).sort()).toEqual(["queues.list", "system.health", "system.status", "tokens.list", "workers.countersByType", "workers.list"]);
+    expect(inputless.map((p) => p.path).sort()).toEqual(["projects.list", "queues.list", "system.health", "system.status", "tokens.list", "workers.countersByType", "workers.list"]);
     for (const p of inputless) {
       expect((await call(p.path, undefined)).status, `${p.path} without a body`).toBe(200);
       const answer = await call(p.path, '{"extra": 1}');

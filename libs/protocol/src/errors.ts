@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   "NOT_FOUND",
   "LEASE_CONFLICT",
   "INVALID_STATE",
+  "ALREADY_EXISTS",
   "UNAVAILABLE",
   "INTERNAL",
 ] as const;
@@ -30,6 +31,7 @@ export const TRPC_CODE_OF = {
   NOT_FOUND: "NOT_FOUND", // 404
   LEASE_CONFLICT: "CONFLICT", // 409
   INVALID_STATE: "CONFLICT", // 409
+  ALREADY_EXISTS: "CONFLICT", // 409
   UNAVAILABLE: "SERVICE_UNAVAILABLE", // 503
   INTERNAL: "INTERNAL_SERVER_ERROR", // 500
 } as const satisfies Record<DroverErrorCode, string>;
@@ -41,9 +43,10 @@ export const ERROR_DOCS: Record<DroverErrorCode, string> = {
   UNKNOWN_JOB_TYPE: "A job was submitted for a type the coordinator was not configured to accept.",
   PAYLOAD_INVALID: "A job's payload does not match its type's payload schema; the message names the field.",
   PAYLOAD_TOO_LARGE: "A job payload, result or request body is over the size limit.",
-  NOT_FOUND: "The job, worker, token or queue does not exist.",
+  NOT_FOUND: "The job, worker, token, queue, project, dataset or item does not exist (or is another user's private one).",
   LEASE_CONFLICT: "The lease is not the job's current lease (stale attempt, expired and re-leased, cancelled); nothing was changed.",
   INVALID_STATE: "The object is not in a state that allows the operation (e.g. retrying a job that has not failed).",
+  ALREADY_EXISTS: "A project, dataset or item with this slug exists already.",
   UNAVAILABLE: "The coordinator is shutting down or cannot reach its database; retry later.",
   INTERNAL: "A bug: the coordinator logged the details.",
 };

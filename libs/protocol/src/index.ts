@@ -7,6 +7,7 @@ export { describeZodError } from "./trpc.ts";
 export type {
   AcquireRequest,
   CompleteRequest,
+  DatasetsService,
   DroverContext,
   DroverServices,
   JobsService,
@@ -51,3 +52,5 @@ export { QueueInfo, QueueStats, StatsWindow } from "./schemas/queues.ts";
 export { TokenCreated, TokenInfo } from "./schemas/tokens.ts";
 export { CountersByType, HostInfo, LeaderboardInput, LeaderboardRow, RegisterInput, WorkerInfo } from "./schemas/workers.ts";
 export { SystemStatus } from "./schemas/system.ts";
+export { ATTRIBUTE_TYPES, AttributeType, formatAttributeValue, inferAttributeType, parseAttributeValue, type AttributeValue } from "./attributes.ts";
+export { Dataset, DatasetStatus, Item, ItemListOutput, Project, Visibility } from "./schemas/datasets.ts";

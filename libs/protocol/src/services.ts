@@ -15,6 +15,8 @@ import type { SystemStatus } from "./schemas/system.ts";
 import type { CountersByType, HostInfo, LeaderboardRow, WorkerInfo } from "./schemas/workers.ts";
 import type { Role } from "./schemas/common.ts";
 import type { JobError } from "./schemas/jobs.ts";
+import type { AttributeSetInput, Dataset, DatasetAddInput, DatasetListInput, Item, ItemAddInput, ItemListInput, ItemListOutput, Project, ProjectAddInput } from "./schemas/datasets.ts";
+import type { z } from "zod";
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -86,6 +88,19 @@ export interface SystemService {
   status(by: Principal): Awaitable<SystemStatus>;
 }
 
+/** Projects, datasets, items and attributes (django-crunch's model). */
+export interface DatasetsService {
+  addProject(by: Principal, req: z.output<typeof ProjectAddInput>): Awaitable<Project>;
+  listProjects(by: Principal): Awaitable<Project[]>;
+  getProject(by: Principal, slug: string): Awaitable<Project>;
+  addDataset(by: Principal, req: z.output<typeof DatasetAddInput>): Awaitable<Dataset>;
+  listDatasets(by: Principal, q: z.output<typeof DatasetListInput>): Awaitable<Dataset[]>;
+  getDataset(by: Principal, slug: string): Awaitable<Dataset>;
+  addItem(by: Principal, req: z.output<typeof ItemAddInput>): Awaitable<Item>;
+  listItems(by: Principal, q: z.output<typeof ItemListInput>): Awaitable<ItemListOutput>;
+  setAttribute(by: Principal, req: z.output<typeof AttributeSetInput>): Awaitable<Item>;
+}
+
 export interface DroverServices {
   jobs: JobsService;
   leases: LeasesService;
@@ -93,6 +108,7 @@ export interface DroverServices {
   workers: WorkersService;
   tokens: TokensService;
   system: SystemService;
+  datasets: DatasetsService;
 }
 
 /** What every request carries into the router. */

@@ -29,6 +29,7 @@ const STATUS_OF: Record<DroverErrorCode, number> = {
   NOT_FOUND: 404,
   LEASE_CONFLICT: 403,
   INVALID_STATE: 403,
+  ALREADY_EXISTS: 409,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };

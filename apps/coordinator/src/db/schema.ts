@@ -161,3 +161,97 @@ export const jobStats = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.queue, t.bucket, t.user, t.name] })],
 );
+
+/**
+ * django-crunch's model: projects hold datasets, datasets hold a tree of items, items carry
+ * typed attributes. A dataset's slug is unique across projects: the hub and the DSX Hub API
+ * name a dataset by its slug alone.
+ */
+export const projects = sqliteTable("projects", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  slug: text("slug").notNull().unique(),
+  name: text("name").notNull(),
+  description: text("description").notNull().default(""),
+  /** Storage URL under which datasets live by default (`<root>/<project>/<dataset>/`). */
+  storageRoot: text("storage_root").notNull(),
+  workflowKind: text("workflow_kind", { enum: ["bash", "snakemake"] }).notNull(),
+  /** The bash script, or the Snakefile, run in each dataset's work dir. */
+  workflow: text("workflow").notNull(),
+  visibility: text("visibility", { enum: ["private", "public"] }).notNull(),
+  owner: text("owner").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const datasets = sqliteTable(
+  "datasets",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id),
+    slug: text("slug").notNull().unique(),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    /** Storage URL of the dataset's files, ending in "/". */
+    storagePrefix: text("storage_prefix").notNull(),
+    visibility: text("visibility", { enum: ["private", "public"] }).notNull(),
+    owner: text("owner").notNull(),
+    /** From its runs: unprocessed until the first, then running, completed or failed. */
+    status: text("status", { enum: ["unprocessed", "running", "completed", "failed"] }).notNull().default("unprocessed"),
+    /** When the manifest was last recomputed; null = never. */
+    manifestAt: integer("manifest_at"),
+    /** The manifest's totals, kept with it so listings need not count files. */
+    fileCount: integer("file_count").notNull().default(0),
+    byteCount: integer("byte_count").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("datasets_project_idx").on(t.projectId, t.slug)],
+);
+
+/** Items form a tree per dataset; a slug is the path from the root, `parent:child`. */
+export const items = sqliteTable(
+  "items",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    datasetId: integer("dataset_id")
+      .notNull()
+      .references(() => datasets.id),
+    slug: text("slug").notNull(),
+    parentId: integer("parent_id"),
+    name: text("name").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("items_dataset_slug_idx").on(t.datasetId, t.slug)],
+);
+
+/** One typed value per item and key; `value` is the normalized value as JSON. */
+export const itemAttributes = sqliteTable(
+  "item_attributes",
+  {
+    itemId: integer("item_id")
+      .notNull()
+      .references(() => items.id),
+    key: text("key").notNull(),
+    type: text("type").notNull(),
+    value: text("value").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.itemId, t.key] })],
+);
+
+/** A dataset's manifest: one row per file, recomputed after each upload. */
+export const datasetFiles = sqliteTable(
+  "dataset_files",
+  {
+    datasetId: integer("dataset_id")
+      .notNull()
+      .references(() => datasets.id),
+    path: text("path").notNull(),
+    size: integer("size").notNull(),
+    sha256: text("sha256").notNull(),
+    modified: integer("modified").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.datasetId, t.path] })],
+);

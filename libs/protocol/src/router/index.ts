@@ -1,4 +1,5 @@
 import { router } from "../trpc.ts";
+import { datasetsRouter, itemsRouter, projectsRouter } from "./datasets.ts";
 import { jobsRouter } from "./jobs.ts";
 import { leasesRouter } from "./leases.ts";
 import { queuesRouter } from "./queues.ts";
@@ -13,6 +14,9 @@ export const appRouter = router({
   workers: workersRouter,
   tokens: tokensRouter,
   system: systemRouter,
+  projects: projectsRouter,
+  datasets: datasetsRouter,
+  items: itemsRouter,
 });
 
 export type AppRouter = typeof appRouter;
