@@ -1,7 +1,8 @@
 import { ADMIN_TOKEN, startTestCoordinator } from "@drover/coordinator/testing";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { cli } from "./support.ts";
 
@@ -12,8 +13,16 @@ describe("drover projects / datasets / items / attributes", () => {
       await using t = await startTestCoordinator();
       const env = { DROVER_URL: t.coordinator.url, DROVER_TOKEN: ADMIN_TOKEN };
       await writeFile(join(dir, "workflow.sh"), "ls > listing.txt\n");
-      expect((await cli(["projects", "add", "birds", "--storage-root", "file:///data/crunch", "--workflow", join(dir, "workflow.sh")], env)).out).toContain("project birds (private)");
-      expect((await cli(["datasets", "add", "birds", "wrens"], env)).out).toContain("files at file:///data/crunch/birds/wrens/");
+      const root = pathToFileURL(join(dir, "store")).href;
+      expect((await cli(["projects", "add", "birds", "--storage-root", root, "--workflow", join(dir, "workflow.sh")], env)).out).toContain("project birds (private)");
+      expect((await cli(["datasets", "add", "birds", "wrens"], env)).out).toContain(`files at ${root}/birds/wrens/`);
+      await mkdir(join(dir, "local", "songs"), { recursive: true });
+      await writeFile(join(dir, "local", "songs", "a.wav"), "aaaa");
+      await writeFile(join(dir, "local", "notes.txt"), "notes");
+      expect((await cli(["datasets", "upload", "wrens", join(dir, "local")], env)).out).toContain("2 files uploaded (9 bytes), 0 unchanged; manifest: 2 files, 2 added");
+      expect((await cli(["datasets", "upload", "wrens", join(dir, "local")], env)).out).toContain("0 files uploaded (0 bytes), 2 unchanged");
+      const files = JSON.parse((await cli(["datasets", "files", "wrens", "--json"], env)).out) as { files: { path: string; size: number }[] };
+      expect(files.files.map((f) => [f.path, f.size])).toEqual([["notes.txt", 5], ["songs/a.wav", 4]]);
       expect((await cli(["items", "add", "wrens", "site-1", "--attr", "depth=12", "--attr", "where=51.5,-0.12"], env)).out).toContain("depth=12");
       expect((await cli(["items", "add", "wrens", "site-1:dive-2", "--name", "second dive"], env)).code).toBe(0);
       expect((await cli(["attributes", "add", "wrens", "site-1", "seen", "2024-03-01", "--type", "date"], env)).out).toContain("seen = 2024-03-01 (date)");
@@ -22,7 +31,7 @@ describe("drover projects / datasets / items / attributes", () => {
       expect(bad.out).toContain("INVALID_INPUT");
       expect(bad.out).toContain("depth");
       const shown = await cli(["datasets", "show", "wrens"], env);
-      expect(shown.out).toMatch(/wrens\s+birds\s+unprocessed/);
+      expect(shown.out).toMatch(/wrens\s+birds\s+unprocessed\s+2\s+9/);
       expect(shown.out).toContain("site-1:dive-2");
       expect(shown.out).toContain("second dive");
       const project = JSON.parse((await cli(["projects", "list", "--json"], env)).out) as { slug: string; workflow: { script: string }; datasets: number }[];

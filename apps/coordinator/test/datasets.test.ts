@@ -1,3 +1,8 @@
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { startTestCoordinator, type TestCoordinator } from "./helpers.ts";
 import { failureOf } from "./support.ts";
@@ -77,5 +82,48 @@ describe("projects, datasets, items and typed attributes", () => {
     const first = await t.admin.items.list.query({ dataset: "d", limit: 1 });
     expect(first.items).toHaveLength(1);
     expect((await t.admin.items.list.query({ dataset: "d", limit: 1, cursor: first.nextCursor! })).items[0]!.slug).toBe("site-1:dive-2");
+  });
+
+  it("the manifest is recomputed from the storage: added, changed and removed files, sha256 of each, paged by path", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "drover-manifest-"));
+    try {
+      await using t = await startTestCoordinator();
+      const alice = await as(t, "submitter", "alice");
+      const bob = await as(t, "submitter", "bob");
+      await alice.projects.add.mutate({ slug: "p", storageRoot: pathToFileURL(dir).href, workflow });
+      const ds = await alice.datasets.add.mutate({ project: "p", slug: "d" });
+      const root = join(dir, "p", "d");
+      await mkdir(join(root, "sub"), { recursive: true });
+      const put = (path: string, text: string) => writeFile(join(root, path), text);
+      const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+      await put("a.txt", "alpha");
+      await put("sub/b.txt", "bravo");
+      await put("c.txt", "charlie");
+      expect(ds.storagePrefix).toBe(`${pathToFileURL(dir).href}/p/d/`);
+
+      const first = await alice.datasets.refreshManifest.mutate({ dataset: "d" });
+      expect(first).toMatchObject({ added: 3, changed: 0, removed: [], dataset: { files: 3, bytes: 17, manifestAt: expect.any(Number) } });
+      const files = (await alice.datasets.files.query({ dataset: "d" })).files;
+      expect(files.map((f) => [f.path, f.size, f.sha256])).toEqual([
+        ["a.txt", 5, sha("alpha")],
+        ["c.txt", 7, sha("charlie")],
+        ["sub/b.txt", 5, sha("bravo")],
+      ]);
+
+      await put("a.txt", "ALPHA!");
+      await rm(join(root, "c.txt"));
+      await put("sub/d.txt", "delta");
+      const second = await alice.datasets.refreshManifest.mutate({ dataset: "d" });
+      expect(second).toMatchObject({ added: 1, changed: 1, removed: ["c.txt"], dataset: { files: 3, bytes: 16 } });
+      const page = await alice.datasets.files.query({ dataset: "d", limit: 2 });
+      expect(page.files.map((f) => f.path)).toEqual(["a.txt", "sub/b.txt"]);
+      expect(page.files[0]!.sha256).toBe(sha("ALPHA!"));
+      expect((await alice.datasets.files.query({ dataset: "d", limit: 2, cursor: page.nextCursor! })).files.map((f) => f.path)).toEqual(["sub/d.txt"]);
+      // Private: Bob neither sees the files nor refreshes them.
+      expect(await failureOf(bob.datasets.files.query({ dataset: "d" }))).toMatchObject({ code: "NOT_FOUND" });
+      expect(await failureOf(bob.datasets.refreshManifest.mutate({ dataset: "d" }))).toMatchObject({ code: "NOT_FOUND" });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -43,6 +43,8 @@ export const VALID_INPUT: Record<string, Record<string, unknown>> = {
   "datasets.add": { project: "no-such-project", slug: "d" },
   "datasets.list": { project: "no-such-project" },
   "datasets.get": { dataset: "no-such-dataset" },
+  "datasets.files": { dataset: "no-such-dataset", limit: 5, cursor: "a" },
+  "datasets.refreshManifest": { dataset: "no-such-dataset" },
   // Attribute values are free-form (their type is inferred), so no value has a wrong type.
   "items.add": { dataset: "no-such-dataset", slug: "a:b", name: "b" },
   "items.list": { dataset: "no-such-dataset", limit: 5 },
@@ -96,6 +98,8 @@ export const PERMISSION_OF: Record<string, Permission | "public"> = {
   "datasets.add": "submit",
   "datasets.list": "read",
   "datasets.get": "read",
+  "datasets.files": "read",
+  "datasets.refreshManifest": "submit",
   "items.add": "submit",
   "items.list": "read",
   "items.setAttribute": "submit",

@@ -53,4 +53,4 @@ export { TokenCreated, TokenInfo } from "./schemas/tokens.ts";
 export { CountersByType, HostInfo, LeaderboardInput, LeaderboardRow, RegisterInput, WorkerInfo } from "./schemas/workers.ts";
 export { SystemStatus } from "./schemas/system.ts";
 export { ATTRIBUTE_TYPES, AttributeType, formatAttributeValue, inferAttributeType, parseAttributeValue, type AttributeValue } from "./attributes.ts";
-export { Dataset, DatasetStatus, Item, ItemListOutput, Project, Visibility } from "./schemas/datasets.ts";
+export { Dataset, DatasetFile, DatasetFilesOutput, DatasetStatus, Item, ItemListOutput, ManifestRefreshOutput, Project, Visibility } from "./schemas/datasets.ts";

@@ -15,7 +15,21 @@ import type { SystemStatus } from "./schemas/system.ts";
 import type { CountersByType, HostInfo, LeaderboardRow, WorkerInfo } from "./schemas/workers.ts";
 import type { Role } from "./schemas/common.ts";
 import type { JobError } from "./schemas/jobs.ts";
-import type { AttributeSetInput, Dataset, DatasetAddInput, DatasetListInput, Item, ItemAddInput, ItemListInput, ItemListOutput, Project, ProjectAddInput } from "./schemas/datasets.ts";
+import type {
+  AttributeSetInput,
+  Dataset,
+  DatasetAddInput,
+  DatasetFilesInput,
+  DatasetFilesOutput,
+  DatasetListInput,
+  Item,
+  ItemAddInput,
+  ItemListInput,
+  ItemListOutput,
+  ManifestRefreshOutput,
+  Project,
+  ProjectAddInput,
+} from "./schemas/datasets.ts";
 import type { z } from "zod";
 
 type Awaitable<T> = T | Promise<T>;
@@ -99,6 +113,8 @@ export interface DatasetsService {
   addItem(by: Principal, req: z.output<typeof ItemAddInput>): Awaitable<Item>;
   listItems(by: Principal, q: z.output<typeof ItemListInput>): Awaitable<ItemListOutput>;
   setAttribute(by: Principal, req: z.output<typeof AttributeSetInput>): Awaitable<Item>;
+  files(by: Principal, q: z.output<typeof DatasetFilesInput>): Awaitable<DatasetFilesOutput>;
+  refreshManifest(by: Principal, dataset: string, signal?: AbortSignal): Promise<ManifestRefreshOutput>;
 }
 
 export interface DroverServices {

@@ -20,7 +20,7 @@ export type {
   PresignOptions,
 } from "./types.ts";
 export { clearMemoryBucket } from "./backends/memory.ts";
-export { uploadDir, type DirTransferOptions, type DirTransferSummary } from "./transfer/upload-dir.ts";
+export { uploadDir, sha256Of, type DirTransferOptions, type DirTransferSummary } from "./transfer/upload-dir.ts";
 export { downloadDir } from "./transfer/download-dir.ts";
 export { downloadFile, type DownloadFileOptions, type DownloadFileResult } from "./transfer/download-file.ts";
 export { copyObject, copyPrefix, type CopyObjectOptions } from "./transfer/copy.ts";

@@ -1,5 +1,6 @@
 import { ATTRIBUTE_TYPES, formatAttributeValue, type AttributeType, type Item } from "@drover/protocol";
 import { Command, InvalidArgumentError, Option } from "commander";
+import cliProgress from "cli-progress";
 import { readFileSync } from "node:fs";
 import { clientFrom, withClientOptions } from "../client-options.ts";
 import { action } from "../fail.ts";
@@ -102,6 +103,44 @@ export function datasetsCommand(): Command {
         console.log("");
         printTable(items.items.map((i) => ({ item: i.slug, name: i.name, attributes: attributesText(i) })));
         if (items.nextCursor !== null) console.log("(more items: drover items list with --cursor)");
+      }),
+    );
+  withClientOptions(datasets.command("upload <slug> <dir>"))
+    .description("copy a local directory to the dataset's storage (unchanged files skipped), then refresh its manifest")
+    .option("--concurrency <n>", "files at once", (v) => Number(v), 8)
+    .action(
+      action(async (slug: string, dir: string, o) => {
+        const client = clientFrom(o);
+        const ds = await client.datasets.get.query({ dataset: slug });
+        const { uploadDir } = await import("@drover/storage");
+        const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: "upload {bar} {value}/{total} files", stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+        bar?.start(0, 0);
+        const sent = await uploadDir(dir, ds.storagePrefix, {
+          concurrency: o.concurrency,
+          onProgress: (p) => {
+            bar?.setTotal(p.filesTotal);
+            bar?.update(p.filesDone);
+          },
+        });
+        bar?.stop();
+        const refreshed = await client.datasets.refreshManifest.mutate({ dataset: slug });
+        if (o.json) return printJson({ upload: sent, manifest: refreshed });
+        console.log(
+          `${sent.files} files uploaded (${sent.bytes} bytes), ${sent.skipped} unchanged; manifest: ${refreshed.dataset.files} files, ` +
+            `${refreshed.added} added, ${refreshed.changed} changed, ${refreshed.removed.length} removed`,
+        );
+      }),
+    );
+  withClientOptions(datasets.command("files <slug>"))
+    .description("the dataset's manifest: path, size, sha256, modified")
+    .option("--limit <n>", "page size", (v) => Number(v), 10_000)
+    .option("--cursor <path>", "the previous page's next cursor")
+    .action(
+      action(async (slug: string, o) => {
+        const page = await clientFrom(o).datasets.files.query({ dataset: slug, limit: o.limit, ...(o.cursor ? { cursor: o.cursor } : {}) });
+        if (o.json) return printJson(page);
+        printTable(page.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, modified: when(f.modified) })));
+        if (page.nextCursor !== null) console.log(`(next page: --cursor ${JSON.stringify(page.nextCursor)})`);
       }),
     );
   return datasets;

@@ -1,6 +1,7 @@
-import { parseCoordinatorConfig, startCoordinator, type RunningCoordinator } from "@drover/coordinator";
-import { parseConfig } from "@drover/coordinator";
-import { startWorker, WORKER_ENV, WorkerConfigSchema, type Worker } from "@drover/worker";
+// The coordinator and the worker (Fastify, SQLite, the job types) load only when a command
+// runs them: every other command, and every --help, starts without them.
+import type { RunningCoordinator } from "@drover/coordinator";
+import type { Worker } from "@drover/worker";
 import { Command } from "commander";
 import { cpus } from "node:os";
 import { action } from "../fail.ts";
@@ -18,7 +19,8 @@ function coordinatorOptions(cmd: Command): Command {
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (DROVER_LOG_LEVEL)");
 }
 
-function coordinatorConfigFrom(o: Record<string, unknown>) {
+async function coordinatorConfigFrom(o: Record<string, unknown>) {
+  const { parseCoordinatorConfig } = await import("@drover/coordinator");
   return parseCoordinatorConfig({
     host: o.host,
     port: o.port,
@@ -47,7 +49,8 @@ export function coordinatorCommand(): Command {
     .description("run the coordinator: the lease engine, its API and the reaper")
     .action(
       action(async (o) => {
-        const config = coordinatorConfigFrom(o);
+        const config = await coordinatorConfigFrom(o);
+        const { startCoordinator } = await import("@drover/coordinator");
         const c = await startCoordinator(config);
         console.log(`drover coordinator listening on ${c.url}`);
         if (c.bootstrapAdminToken) {
@@ -74,6 +77,7 @@ export function workerCommand(): Command {
     .option("--log-level <level>", "pino level (DROVER_LOG_LEVEL)")
     .action(
       action(async (o) => {
+        const [{ parseConfig }, { startWorker, WORKER_ENV, WorkerConfigSchema }] = await Promise.all([import("@drover/coordinator"), import("@drover/worker")]);
         const config = parseConfig(WorkerConfigSchema, WORKER_ENV, {
           url: o.coordinator,
           token: o.token,
@@ -101,7 +105,8 @@ export function upCommand(): Command {
     .option("--types <types>", "job types the local workers lease (default all built-ins but exec)", collect)
     .action(
       action(async (o) => {
-        const config = coordinatorConfigFrom(o);
+        const config = await coordinatorConfigFrom(o);
+        const [{ parseConfig, startCoordinator }, { startWorker, WorkerConfigSchema }] = await Promise.all([import("@drover/coordinator"), import("@drover/worker")]);
         const c: RunningCoordinator = await startCoordinator(config, { bootstrapAdmin: false });
         // Each `up` mints a fresh session admin token (and revokes the last one), so it can
         // print one without ever storing a token in plain text.

@@ -5,7 +5,9 @@ import {
   type AttributeType,
   type AttributeValue,
   type Dataset,
+  type DatasetFilesOutput,
   type DatasetsService,
+  type ManifestRefreshOutput,
   type Item,
   type ItemListOutput,
   type Principal,
@@ -13,7 +15,8 @@ import {
 } from "@drover/protocol";
 import { and, asc, count, eq, gt, type SQL } from "drizzle-orm";
 import type { Db } from "../db/open.ts";
-import { datasets, itemAttributes, items, projects } from "../db/schema.ts";
+import { datasetFiles, datasets, itemAttributes, items, projects } from "../db/schema.ts";
+import { readManifest, scanManifest, writeManifest } from "./manifest.ts";
 import { ownerScope } from "./ownership.ts";
 
 type ProjectRow = typeof projects.$inferSelect;
@@ -281,5 +284,30 @@ export class DatasetsServiceImpl implements DatasetsService {
         return this.item(item);
       })
       .immediate();
+  }
+
+  // ---- the manifest
+
+  files(by: Principal, q: Input<"files">): DatasetFilesOutput {
+    const dataset = this.datasetRow(by, q.dataset);
+    const where = [eq(datasetFiles.datasetId, dataset.id)];
+    if (q.cursor !== undefined) where.push(gt(datasetFiles.path, q.cursor));
+    const rows = this.db
+      .select({ path: datasetFiles.path, size: datasetFiles.size, sha256: datasetFiles.sha256, modified: datasetFiles.modified })
+      .from(datasetFiles)
+      .where(and(...where))
+      .orderBy(asc(datasetFiles.path))
+      .limit(q.limit + 1)
+      .all();
+    const page = rows.slice(0, q.limit);
+    return { files: page, nextCursor: rows.length > q.limit ? page[page.length - 1]!.path : null };
+  }
+
+  async refreshManifest(by: Principal, slug: string, signal?: AbortSignal): Promise<ManifestRefreshOutput> {
+    const dataset = this.datasetRow(by, slug);
+    assertMayChange(by, dataset, `dataset '${dataset.slug}'`);
+    const diff = await scanManifest(dataset.storagePrefix, readManifest(this.db.$client, dataset.id), signal);
+    writeManifest(this.db.$client, dataset.id, diff, Date.now());
+    return { dataset: this.getDataset(by, slug), added: diff.added, changed: diff.changed, removed: diff.removed };
   }
 }

@@ -4,12 +4,15 @@ import {
   AttributeSetInput,
   Dataset,
   DatasetAddInput,
+  DatasetFilesInput,
+  DatasetFilesOutput,
   DatasetInput,
   DatasetListInput,
   Item,
   ItemAddInput,
   ItemListInput,
   ItemListOutput,
+  ManifestRefreshOutput,
   Project,
   ProjectAddInput,
   ProjectInput,
@@ -32,6 +35,16 @@ export const datasetsRouter = router({
   add: submit.input(DatasetAddInput).output(Dataset).mutation(({ ctx, input }) => ctx.services.datasets.addDataset(ctx.principal, input)),
   list: read.input(DatasetListInput).output(z.array(Dataset)).query(({ ctx, input }) => ctx.services.datasets.listDatasets(ctx.principal, input)),
   get: read.input(DatasetInput).output(Dataset).query(({ ctx, input }) => ctx.services.datasets.getDataset(ctx.principal, input.dataset)),
+  /** The manifest, by path, paged. */
+  files: read.input(DatasetFilesInput).output(DatasetFilesOutput).query(({ ctx, input }) => ctx.services.datasets.files(ctx.principal, input)),
+  /**
+   * Recomputes the manifest from the storage: one listing; sha256 from the backend when it
+   * stores one, kept when size and time are unchanged, else hashed from the bytes.
+   */
+  refreshManifest: submit
+    .input(DatasetInput)
+    .output(ManifestRefreshOutput)
+    .mutation(({ ctx, input, signal }) => ctx.services.datasets.refreshManifest(ctx.principal, input.dataset, signal)),
 });
 
 export const itemsRouter = router({

@@ -136,3 +136,31 @@ export const AttributeSetInput = z.strictObject({
   /** Omit to keep the key's type on this item, or to infer one for a new key. */
   type: AttributeType.optional(),
 });
+
+/** One file of a dataset's manifest. */
+export const DatasetFile = z.object({
+  /** Relative to the dataset's storage prefix. */
+  path: z.string(),
+  size: z.number(),
+  sha256: z.string(),
+  modified: EpochMs,
+});
+export type DatasetFile = z.infer<typeof DatasetFile>;
+
+export const DatasetFilesInput = z.strictObject({
+  dataset: Slug,
+  /** Page size, default 10,000. */
+  limit: z.number().int().min(1).max(100_000).default(10_000),
+  /** `nextCursor` of the previous page: files whose path sorts after it follow. */
+  cursor: z.string().max(4096).optional(),
+});
+export const DatasetFilesOutput = z.object({ files: z.array(DatasetFile), nextCursor: z.string().nullable() });
+export type DatasetFilesOutput = z.infer<typeof DatasetFilesOutput>;
+
+export const ManifestRefreshOutput = z.object({
+  dataset: Dataset,
+  added: z.number(),
+  changed: z.number(),
+  removed: z.array(z.string()),
+});
+export type ManifestRefreshOutput = z.infer<typeof ManifestRefreshOutput>;
