@@ -1,5 +1,6 @@
 import { ATTRIBUTE_TYPES, formatAttributeValue, type AttributeType, type Item } from "@drover/protocol";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { uploadDir } from "@drover/storage";
 import cliProgress from "cli-progress";
 import { readFileSync } from "node:fs";
 import { clientFrom, withClientOptions } from "../client-options.ts";
@@ -112,7 +113,6 @@ export function datasetsCommand(): Command {
       action(async (slug: string, dir: string, o) => {
         const client = clientFrom(o);
         const ds = await client.datasets.get.query({ dataset: slug });
-        const { uploadDir } = await import("@drover/storage");
         const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: "upload {bar} {value}/{total} files", stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
         bar?.start(0, 0);
         const sent = await uploadDir(dir, ds.storagePrefix, {
