@@ -10,6 +10,8 @@ export interface ManifestFile {
 
 export interface ManifestDiff {
   files: ManifestFile[];
+  /** Files whose row is new or differs from the previous manifest: all a refresh writes. */
+  dirty: ManifestFile[];
   added: number;
   changed: number;
   removed: string[];
@@ -25,6 +27,7 @@ export async function scanManifest(prefix: string, previous: Map<string, Manifes
   const storage = await openStorage(prefix);
   try {
     const files: ManifestFile[] = [];
+    const dirty: ManifestFile[] = [];
     let added = 0;
     let changed = 0;
     const seen = new Set<string>();
@@ -41,26 +44,29 @@ export async function scanManifest(prefix: string, previous: Map<string, Manifes
       const sha256 = await sha256Of(storage, info, signal);
       if (before === undefined) added++;
       else if (before.sha256 !== sha256 || before.size !== info.size) changed++;
-      files.push({ path: info.key, size: info.size, sha256, modified });
+      const file = { path: info.key, size: info.size, sha256, modified };
+      files.push(file);
+      dirty.push(file);
     }
     const removed = [...previous.keys()].filter((path) => !seen.has(path)).sort();
-    return { files, added, changed, removed };
+    return { files, dirty, added, changed, removed };
   } finally {
     await storage.close();
   }
 }
 
-/** Replaces a dataset's manifest rows and totals in one transaction. */
+/** Applies a refresh in one transaction: removed and changed rows only, then the totals. */
 export function writeManifest(client: Database.Database, datasetId: number, diff: ManifestDiff, now: number): void {
-  const insert = client.prepare(`INSERT INTO dataset_files (dataset_id, path, size, sha256, modified) VALUES (?, ?, ?, ?, ?)`);
+  const upsert = client.prepare(
+    `INSERT INTO dataset_files (dataset_id, path, size, sha256, modified) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (dataset_id, path) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, modified = excluded.modified`,
+  );
+  const remove = client.prepare(`DELETE FROM dataset_files WHERE dataset_id = ? AND path = ?`);
   client
     .transaction(() => {
-      client.prepare(`DELETE FROM dataset_files WHERE dataset_id = ?`).run(datasetId);
-      let bytes = 0;
-      for (const f of diff.files) {
-        insert.run(datasetId, f.path, f.size, f.sha256, f.modified);
-        bytes += f.size;
-      }
+      for (const path of diff.removed) remove.run(datasetId, path);
+      for (const f of diff.dirty) upsert.run(datasetId, f.path, f.size, f.sha256, f.modified);
+      const bytes = diff.files.reduce((sum, f) => sum + f.size, 0);
       client.prepare(`UPDATE datasets SET file_count = ?, byte_count = ?, manifest_at = ?, updated_at = ? WHERE id = ?`).run(diff.files.length, bytes, now, now, datasetId);
     })
     .immediate();
