@@ -59,7 +59,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     workers,
     tokens,
     system: new SystemServiceImpl(VERSION, jobs, workers, queues),
-    datasets: new DatasetsServiceImpl(db),
+    datasets: new DatasetsServiceImpl(state),
   };
 
   let bootstrapAdminToken: string | undefined;

@@ -14,6 +14,17 @@ export const WorkerConfigSchema = z.strictObject({
   name: z.string().min(1).max(200).default(hostname()),
   /** Job types to lease (DROVER_TYPES, comma-separated); default every loaded type except `exec`. */
   types: list.optional(),
+  /** Only jobs in these queues (DROVER_QUEUES, comma-separated); default every queue of `types`. */
+  queues: list.optional(),
+  /**
+   * django-crunch's loop (DROVER_PROJECT): run this project's dataset workflows and nothing
+   * else. Sets types to `dataset.workflow` and queues to the project's queue.
+   */
+  project: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, "must be a project slug")
+    .max(100)
+    .optional(),
   /** Jobs run at once (DROVER_CONCURRENCY); default 1. */
   concurrency: int(1, 10_000).default(1),
   /** Plugin modules to load (DROVER_PLUGINS, comma-separated paths or package names). */
@@ -40,6 +51,8 @@ export const WORKER_ENV: Record<string, keyof WorkerConfigInput> = {
   DROVER_TOKEN: "token",
   DROVER_WORKER_NAME: "name",
   DROVER_TYPES: "types",
+  DROVER_QUEUES: "queues",
+  DROVER_PROJECT: "project",
   DROVER_CONCURRENCY: "concurrency",
   DROVER_PLUGINS: "plugins",
   DROVER_WORK_DIR: "workDir",

@@ -1,5 +1,5 @@
 import { NonRetryableError, type JobType, type SpawnJob } from "@drover/jobs";
-import type { JobError, Lease } from "@drover/protocol";
+import type { DroverClient, JobError, Lease } from "@drover/protocol";
 import { mkdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -59,7 +59,7 @@ function toJobError(error: unknown): { error: JobError; retryable: boolean; requ
  * the plugin a fresh work dir and the job's AbortSignal, checks the result against the
  * type's result schema, and always removes the work dir.
  */
-export async function runJob(job: RunningJob, type: JobType, workRoot: string): Promise<Outcome> {
+export async function runJob(job: RunningJob, type: JobType, workRoot: string, coordinator: DroverClient): Promise<Outcome> {
   const { lease } = job;
   const signal = job.controller.signal;
   const workDir = join(workRoot, `job-${lease.jobId}-${lease.attempt}-${randomBytes(4).toString("hex")}`);
@@ -71,6 +71,8 @@ export async function runJob(job: RunningJob, type: JobType, workRoot: string): 
     const result = await type.run({
       jobId: lease.jobId,
       attempt: lease.attempt,
+      leaseId: lease.leaseId,
+      coordinator,
       maxAttempts: lease.maxAttempts,
       payload: payload.data,
       signal,

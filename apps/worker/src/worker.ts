@@ -1,5 +1,5 @@
 import type { JobType, SpawnJob } from "@drover/jobs";
-import { createDroverClient, droverErrorCode, MAX_JSON_BYTES, type DroverClient, type JobError, type Lease } from "@drover/protocol";
+import { createDroverClient, DATASET_WORKFLOW_TYPE, droverErrorCode, MAX_JSON_BYTES, projectQueue, type DroverClient, type JobError, type Lease } from "@drover/protocol";
 import { tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import pino, { type Logger } from "pino";
@@ -9,6 +9,9 @@ import { runJob, RunningJob, type Outcome } from "./job-runner.ts";
 import { backoffMs, untilReachable, type RetryHooks } from "./retry.ts";
 
 export const WORKER_VERSION = "0.1.0";
+
+/** Types that run code from whoever submits: leased only when named. */
+const OPT_IN_TYPES = new Set(["exec", DATASET_WORKFLOW_TYPE]);
 
 /** Codes with which the coordinator refuses a request's content (retrying it cannot help). */
 const INPUT_REFUSALS = new Set(["INVALID_INPUT", "UNKNOWN_JOB_TYPE", "PAYLOAD_INVALID", "PAYLOAD_TOO_LARGE"]);
@@ -41,6 +44,8 @@ export class Worker {
   private readonly client: DroverClient;
   private readonly types: Map<string, JobType>;
   private readonly typeNames: string[];
+  /** Only these queues, when set. */
+  private readonly queueNames: string[] | undefined;
   /** Keyed by lease id: two attempts of one job may overlap here (an old one still winding down). */
   private readonly running = new Map<string, RunningJob>();
   /** Finished, report not yet acknowledged: still heartbeated, so a slow report cannot lose the lease. */
@@ -72,8 +77,14 @@ export class Worker {
     this.log = logger ?? pino({ level: config.logLevel, name: "drover-worker" });
     this.client = createDroverClient({ url: config.url, token: config.token });
     this.types = new Map(jobTypes.map((t) => [t.name, t]));
-    // `exec` runs arbitrary commands: a worker takes it only when asked by name.
-    this.typeNames = config.types ?? jobTypes.map((t) => t.name).filter((n) => n !== "exec");
+    // `exec` and `dataset.workflow` run code from whoever submits: a worker takes them only
+    // when asked by name (or, for workflows, by project).
+    if (config.project !== undefined && config.types !== undefined && config.types.join() !== DATASET_WORKFLOW_TYPE) {
+      throw new Error(`types: a --project worker runs '${DATASET_WORKFLOW_TYPE}' only; drop --types`);
+    }
+    if (config.project !== undefined && config.queues !== undefined) throw new Error("queues: a --project worker leases from its project's queue; drop --queues");
+    this.typeNames = config.project !== undefined ? [DATASET_WORKFLOW_TYPE] : (config.types ?? jobTypes.map((t) => t.name).filter((n) => !OPT_IN_TYPES.has(n)));
+    this.queueNames = config.project !== undefined ? [projectQueue(config.project)] : config.queues;
     const unknown = this.typeNames.filter((n) => !this.types.has(n));
     if (unknown.length) throw new Error(`types: no plugin defines ${unknown.join(", ")} (loaded: ${[...this.types.keys()].join(", ")})`);
     if (this.typeNames.length === 0) throw new Error("types: this worker would lease nothing");
@@ -102,7 +113,7 @@ export class Worker {
     }
     if (this.stopLeasing.signal.aborted) return this.stopping;
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), 200);
-    this.log.info({ workerId: this.workerId, types: this.typeNames, concurrency: this.config.concurrency }, "worker started");
+    this.log.info({ workerId: this.workerId, types: this.typeNames, queues: this.queueNames, concurrency: this.config.concurrency }, "worker started");
     await this.acquireLoop();
     await this.stopping;
   }
@@ -137,6 +148,10 @@ export class Worker {
     wake?.();
   }
 
+  private queueFilter(): { queues?: string[] } {
+    return this.queueNames === undefined ? {} : { queues: this.queueNames };
+  }
+
   private async acquireLoop(): Promise<void> {
     const signal = this.stopLeasing.signal;
     let failures = 0;
@@ -151,7 +166,7 @@ export class Worker {
       let leases: Lease[] = [];
       try {
         leases = await untilReachable(
-          () => this.client.leases.acquire.mutate({ workerId: this.workerId!, types: this.typeNames, max: free, waitMs: this.config.pollMs }, { signal }),
+          () => this.client.leases.acquire.mutate({ workerId: this.workerId!, types: this.typeNames, ...this.queueFilter(), max: free, waitMs: this.config.pollMs }, { signal }),
           signal,
           this.hooks,
           this.link,
@@ -182,7 +197,7 @@ export class Worker {
       this.stats.leased++;
       this.nextBeatAt = Math.min(this.nextBeatAt || Infinity, Date.now() + (lease.leaseSeconds * 1000) / 3);
       const outcome: Promise<Outcome> = type
-        ? runJob(job, type, this.workRoot)
+        ? runJob(job, type, this.workRoot, this.client)
         : Promise.resolve({ kind: "failed", error: { message: `this worker has no plugin for '${lease.type}'`, code: "UNKNOWN_JOB_TYPE" }, retryable: true });
       void outcome.then((o) => this.finish(job, o));
     }
@@ -198,26 +213,32 @@ export class Worker {
       return;
     }
     this.unreported.set(job.lease.leaseId, job);
+    // Lines not yet sent with a heartbeat go with the outcome, so a short job's log is whole.
+    const lines = lastLines(job.logs.splice(0), OUTCOME_LOG_BYTES);
+    const logs = lines.length > 0 ? { logs: lines } : {};
+    const logBytes = lines.reduce((n, l) => n + Buffer.byteLength(l) + 3, 0);
     if (outcome.kind === "succeeded") {
       const text = outcome.result === undefined ? "" : (JSON.stringify(outcome.result) ?? "");
       const bytes = Buffer.byteLength(text);
       if (bytes > MAX_JSON_BYTES) {
-        this.pendingFails.push({ ...ref, error: { message: `result is over ${MAX_JSON_BYTES} bytes of JSON; write big outputs to storage`, code: "RESULT_TOO_LARGE" }, retryable: false });
+        this.pendingFails.push({ ...ref, ...logs, error: { message: `result is over ${MAX_JSON_BYTES} bytes of JSON; write big outputs to storage`, code: "RESULT_TOO_LARGE" }, retryable: false });
       } else {
         const item: CompleteItem = {
           ...ref,
+          ...logs,
           ...(outcome.result === undefined ? {} : { result: outcome.result }),
           ...(outcome.counts ? { counts: outcome.counts } : {}),
           ...(outcome.spawn ? { spawn: outcome.spawn } : {}),
         };
         const extra = outcome.spawn ? Buffer.byteLength(JSON.stringify(outcome.spawn)) : 0;
-        reportBytes.set(item, bytes + extra); // measured once here; takeChunk reads it
+        reportBytes.set(item, bytes + extra + logBytes); // measured once here; takeChunk reads it
         this.pendingCompletes.push(item);
       }
     } else {
       this.log.warn({ jobId: ref.jobId, attempt: ref.attempt, err: outcome.error.message, retryable: outcome.retryable }, "job failed");
       this.pendingFails.push({
         ...ref,
+        ...logs,
         error: outcome.error,
         retryable: outcome.retryable,
         ...(outcome.requeueTo ? { requeueTo: outcome.requeueTo } : {}),
@@ -243,7 +264,7 @@ export class Worker {
   private async report(completes: CompleteItem[], fails: FailItem[]): Promise<void> {
     const signal = this.stopReporting.signal;
     const free = this.stopLeasing.signal.aborted ? 0 : this.freeSlots();
-    let next = free > 0 ? { types: this.typeNames, max: free } : undefined;
+    let next = free > 0 ? { types: this.typeNames, ...this.queueFilter(), max: free } : undefined;
     const send = async (kind: "complete" | "fail", items: CompleteItem[] | FailItem[]) => {
       const input = { workerId: this.workerId!, leases: items, ...(next ? { next } : {}) };
       next = undefined; // only one call asks for more
@@ -369,13 +390,24 @@ const REPORT_MAX_BYTES = 8 * 1024 * 1024;
 /** JSON size of each pending completion's result, measured when the job finished. */
 const reportBytes = new WeakMap<object, number>();
 
+/** Log bytes an outcome carries at most; older lines of a chatty last stretch are dropped. */
+const OUTCOME_LOG_BYTES = 1024 * 1024;
+
+/** The last lines of `lines` that fit in `max` bytes, with a note of what was dropped. */
+function lastLines(lines: string[], max: number): string[] {
+  let bytes = 0;
+  let from = lines.length;
+  while (from > 0 && bytes + Buffer.byteLength(lines[from - 1]!) <= max) bytes += Buffer.byteLength(lines[--from]!);
+  return from === 0 ? lines : [`(${from} earlier log lines dropped)`, ...lines.slice(from)];
+}
+
 /** Takes the first items of `queue` that fit in one report. */
 function takeChunk<T extends { result?: unknown; error?: unknown }>(queue: T[]): T[] {
   let bytes = 0;
   let n = 0;
   while (n < queue.length && n < REPORT_MAX_ITEMS) {
     const item = queue[n]!;
-    const size = 200 + (reportBytes.get(item) ?? (item.error === undefined ? 0 : JSON.stringify(item.error).length));
+    const size = 200 + (reportBytes.get(item) ?? JSON.stringify(item).length);
     if (n > 0 && bytes + size > REPORT_MAX_BYTES) break;
     bytes += size;
     n++;

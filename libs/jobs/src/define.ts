@@ -1,3 +1,4 @@
+import type { DroverClient } from "@drover/protocol";
 import type { z } from "zod";
 
 /** Per-type defaults a job gets when its submit does not say. */
@@ -30,6 +31,14 @@ export interface JobTypeSpec<P extends z.ZodType = z.ZodType, R extends z.ZodTyp
 export interface JobContext<P> {
   jobId: number;
   attempt: number;
+  /** With jobId and attempt, names this lease in calls to the coordinator (they are fenced by it). */
+  leaseId: string;
+  /**
+   * The coordinator's typed client, with the worker's token: for job types that work on
+   * coordinator records (a dataset run reports its stages). Calls that change a job's
+   * records should name `{ jobId, attempt, leaseId }`, so a lost lease changes nothing.
+   */
+  coordinator: DroverClient;
   maxAttempts: number;
   payload: P;
   /** Aborted when the lease is lost, the job is cancelled, or the worker shuts down. */

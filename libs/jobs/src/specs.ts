@@ -7,5 +7,6 @@ import { imagesSpec } from "./crawl/images.spec.ts";
 import { watSpec } from "./crawl/wat.spec.ts";
 import { gpuSpec } from "./crawl/gpu.spec.ts";
 import { downloadUrlSpec } from "./download/download.spec.ts";
+import { datasetWorkflowSpec } from "./dataset/workflow.spec.ts";
 
-export const builtinSpecs: readonly JobTypeSpec[] = [noopSpec, execSpec, imagesSpec, gpuSpec, watSpec, downloadUrlSpec];
+export const builtinSpecs: readonly JobTypeSpec[] = [noopSpec, execSpec, imagesSpec, gpuSpec, watSpec, downloadUrlSpec, datasetWorkflowSpec];

@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { execJob, noopJob, NonRetryableError, type JobContext } from "../src/index.ts";
+import { execJob, noopJob, NonRetryableError, offlineCoordinator, type JobContext } from "../src/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "drover-jobs-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function ctx<P>(payload: P, signal = new AbortController().signal): JobContext<P> {
-  return { jobId: 1, attempt: 1, maxAttempts: 3, payload, signal, workDir: dir, progress: () => {}, log: () => {}, count: () => {}, spawn: () => {} };
+  return { jobId: 1, attempt: 1, leaseId: "test-lease", coordinator: offlineCoordinator(), maxAttempts: 3, payload, signal, workDir: dir, progress: () => {}, log: () => {}, count: () => {}, spawn: () => {} };
 }
 
 describe("exec", () => {

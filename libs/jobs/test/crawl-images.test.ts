@@ -13,6 +13,7 @@ import sharp, { type Sharp } from "sharp";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobContext, SpawnJob } from "../src/define.ts";
+import { offlineCoordinator } from "../src/offline.ts";
 import { imagesJob } from "../src/crawl/images.ts";
 import { imagesPayload, type ImagesPayload, type ImagesResult } from "../src/crawl/images.spec.ts";
 import { writePairs, type Pair } from "../src/crawl/pairs-parquet.ts";
@@ -27,6 +28,8 @@ const TIMEOUT_MS = 1_000;
 /** The plugin contract, with everything the job reports collected for assertions. */
 class TestContext<P> implements JobContext<P> {
   readonly maxAttempts = 3;
+  readonly leaseId = "test-lease";
+  readonly coordinator = offlineCoordinator();
   readonly controller = new AbortController();
   readonly signal = this.controller.signal;
   readonly progresses: { fraction: number; message?: string | undefined }[] = [];

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NonRetryableError, type JobContext, type SpawnJob } from "../src/index.ts";
+import { NonRetryableError, offlineCoordinator, type JobContext, type SpawnJob } from "../src/index.ts";
 import { readPairs, type Pair } from "../src/crawl/pairs-parquet.ts";
 import { watJob } from "../src/crawl/wat.ts";
 import type { WatStats } from "../src/crawl/wat.ts";
@@ -46,6 +46,8 @@ function makeRun(input: Record<string, unknown>, signal = new AbortController().
   const ctx: JobContext<WatPayload> = {
     jobId: nextJobId++,
     attempt: 1,
+    leaseId: "test-lease",
+    coordinator: offlineCoordinator(),
     maxAttempts: 3,
     payload: watJob.payload.parse(input),
     signal,

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { JobContext } from "../src/define.ts";
+import { offlineCoordinator } from "../src/offline.ts";
 import { downloadUrlJob } from "../src/download/download.ts";
 import { downloadUrlPayload, type DownloadUrlPayload } from "../src/download/download.spec.ts";
 import { NonRetryableError } from "../src/errors.ts";
@@ -53,6 +54,8 @@ function listAll(dir: string): string[] {
 class TestContext implements JobContext<DownloadUrlPayload> {
   readonly jobId = 1;
   readonly attempt = 1;
+  readonly leaseId = "test-lease";
+  readonly coordinator = offlineCoordinator();
   readonly maxAttempts = 3;
   readonly workDir = root;
   readonly controller = new AbortController();

@@ -6,6 +6,7 @@ export { PERMISSIONS, roleAllows, type Permission, type Principal } from "./role
 export { describeZodError } from "./trpc.ts";
 export type {
   AcquireRequest,
+  ClaimNext,
   CompleteRequest,
   DatasetsService,
   DroverContext,
@@ -53,4 +54,17 @@ export { TokenCreated, TokenInfo } from "./schemas/tokens.ts";
 export { CountersByType, HostInfo, LeaderboardInput, LeaderboardRow, RegisterInput, WorkerInfo } from "./schemas/workers.ts";
 export { SystemStatus } from "./schemas/system.ts";
 export { ATTRIBUTE_TYPES, AttributeType, formatAttributeValue, inferAttributeType, parseAttributeValue, type AttributeValue } from "./attributes.ts";
+export {
+  DATASET_WORKFLOW_TYPE,
+  DatasetRun,
+  DatasetRunOutput,
+  Diagnostics,
+  RunStage,
+  RunState,
+  StageRecord,
+  StageState,
+  WorkflowFinishOutput,
+  WorkflowStartOutput,
+  projectQueue,
+} from "./schemas/dataset-runs.ts";
 export { Dataset, DatasetFile, DatasetFilesOutput, DatasetStatus, Item, ItemListOutput, ManifestRefreshOutput, Project, Visibility } from "./schemas/datasets.ts";

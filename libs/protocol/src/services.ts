@@ -30,6 +30,18 @@ import type {
   Project,
   ProjectAddInput,
 } from "./schemas/datasets.ts";
+import type {
+  DatasetRun,
+  DatasetRunInput,
+  DatasetRunOutput,
+  DatasetRunsInput,
+  WorkflowFilesInput,
+  WorkflowFinishInput,
+  WorkflowFinishOutput,
+  WorkflowStageInput,
+  WorkflowStartInput,
+  WorkflowStartOutput,
+} from "./schemas/dataset-runs.ts";
 import type { z } from "zod";
 
 type Awaitable<T> = T | Promise<T>;
@@ -56,21 +68,31 @@ export interface JobsService {
 export interface AcquireRequest {
   workerId: string;
   types: string[];
+  /** Only these queues; omit for every queue of `types`. */
+  queues?: string[] | undefined;
   max: number;
   waitMs: number;
+}
+
+/** Claim the next jobs in the same round trip as a settle. */
+export interface ClaimNext {
+  types: string[];
+  queues?: string[] | undefined;
+  max: number;
 }
 
 export interface CompleteRequest extends LeaseRef {
   result?: unknown;
   counts?: Record<string, number> | undefined;
   spawn?: JobSubmitParsed[] | undefined;
+  logs?: string[] | undefined;
 }
 
 export interface LeasesService {
   acquire(by: Principal, req: AcquireRequest, signal?: AbortSignal): Promise<LeaseRecord[]>;
   heartbeat(by: Principal, req: { workerId: string; leases: { jobId: number; attempt: number; leaseId: string; progress?: { fraction: number; message?: string | undefined } | undefined; logs?: string[] | undefined }[] }): Awaitable<HeartbeatOutput>;
-  complete(by: Principal, req: { workerId: string; leases: CompleteRequest[]; next?: { types: string[]; max: number } | undefined }): Awaitable<SettleOutput>;
-  fail(by: Principal, req: { workerId: string; leases: (LeaseRef & { error: JobError; retryable: boolean; requeueTo?: "parent" | undefined; counts?: Record<string, number> | undefined })[]; next?: { types: string[]; max: number } | undefined }): Awaitable<SettleOutput>;
+  complete(by: Principal, req: { workerId: string; leases: CompleteRequest[]; next?: ClaimNext | undefined }): Awaitable<SettleOutput>;
+  fail(by: Principal, req: { workerId: string; leases: (LeaseRef & { error: JobError; retryable: boolean; requeueTo?: "parent" | undefined; counts?: Record<string, number> | undefined; logs?: string[] | undefined })[]; next?: ClaimNext | undefined }): Awaitable<SettleOutput>;
   release(by: Principal, req: { workerId: string; leases: LeaseRef[] }): Awaitable<{ released: number }>;
 }
 
@@ -115,6 +137,12 @@ export interface DatasetsService {
   setAttribute(by: Principal, req: z.output<typeof AttributeSetInput>): Awaitable<Item>;
   files(by: Principal, q: z.output<typeof DatasetFilesInput>): Awaitable<DatasetFilesOutput>;
   refreshManifest(by: Principal, dataset: string, signal?: AbortSignal): Promise<ManifestRefreshOutput>;
+  queueRuns(by: Principal, req: z.output<typeof DatasetRunInput>): Awaitable<DatasetRunOutput>;
+  listRuns(by: Principal, req: z.output<typeof DatasetRunsInput>): Awaitable<DatasetRun[]>;
+  workflowStart(by: Principal, req: z.output<typeof WorkflowStartInput>): Awaitable<WorkflowStartOutput>;
+  workflowStage(by: Principal, req: z.output<typeof WorkflowStageInput>): Awaitable<{ ok: true }>;
+  workflowFiles(by: Principal, req: z.output<typeof WorkflowFilesInput>): Awaitable<DatasetFilesOutput>;
+  workflowFinish(by: Principal, req: z.output<typeof WorkflowFinishInput>, signal?: AbortSignal): Promise<WorkflowFinishOutput>;
 }
 
 export interface DroverServices {

@@ -22,6 +22,7 @@ export type {
 export { clearMemoryBucket } from "./backends/memory.ts";
 export { uploadDir, sha256Of, type DirTransferOptions, type DirTransferSummary } from "./transfer/upload-dir.ts";
 export { downloadDir } from "./transfer/download-dir.ts";
+export { walkLocalTree, type LocalFile } from "./transfer/local-tree.ts";
 export { downloadFile, type DownloadFileOptions, type DownloadFileResult } from "./transfer/download-file.ts";
 export { copyObject, copyPrefix, type CopyObjectOptions } from "./transfer/copy.ts";
 export { withRetry, type RetryOptions } from "./transfer/retry.ts";

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { clientFrom, withClientOptions } from "../client-options.ts";
 import { action } from "../fail.ts";
 import { printJson, printTable, when } from "../output.ts";
+import { collect, parseIntArg } from "../parse.ts";
 
 /** `key=value`, repeatable. */
 function parseAttr(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -129,6 +130,51 @@ export function datasetsCommand(): Command {
           `${sent.files} files uploaded (${sent.bytes} bytes), ${sent.skipped} unchanged; manifest: ${refreshed.dataset.files} files, ` +
             `${refreshed.added} added, ${refreshed.changed} changed, ${refreshed.removed.length} removed`,
         );
+      }),
+    );
+  withClientOptions(datasets.command("run"))
+    .description("queue a workflow run for every unprocessed dataset (of a project, or those named); workers with --project P run them")
+    .option("--project <slug>", "one project's datasets")
+    .option("--dataset <slugs>", "only these datasets (repeatable, comma-separated)", collect)
+    .option("--retry-failed", "queue failed datasets again too", false)
+    .option("--rerun", "queue completed datasets again too", false)
+    .option("--cores <n>", "cores the workflow may use (default: the worker's)", parseIntArg("cores"))
+    .option("--priority <n>", "job priority", (v) => Number(v), 0)
+    .option("--lease-seconds <n>", "lease length: how soon a dead worker's dataset goes back to the queue (default 300)", parseIntArg("lease-seconds"))
+    .option("--max-attempts <n>", "attempts before the dataset is failed (default 3; a workflow that exits non-zero fails at once)", parseIntArg("max-attempts"))
+    .action(
+      action(async (o) => {
+        const out = await clientFrom(o).datasets.run.mutate({
+          ...(o.leaseSeconds !== undefined ? { leaseSeconds: o.leaseSeconds } : {}),
+          ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
+          ...(o.project ? { project: o.project } : {}),
+          ...(o.dataset ? { datasets: o.dataset } : {}),
+          retryFailed: o.retryFailed,
+          rerunCompleted: o.rerun,
+          priority: o.priority,
+          ...(o.cores !== undefined ? { cores: o.cores } : {}),
+        });
+        if (o.json) return printJson(out);
+        printTable([...out.queued.map((q) => ({ dataset: q.dataset, job: q.jobId, action: "queued" })), ...out.skipped.map((s) => ({ dataset: s.dataset, job: "", action: `skipped (${s.status})` }))]);
+        console.log(`${out.queued.length} queued, ${out.skipped.length} skipped`);
+      }),
+    );
+  withClientOptions(datasets.command("runs <slug>"))
+    .description("a dataset's runs, newest first: stages, states, notes, the worker's diagnostics")
+    .option("--limit <n>", "runs to show", parseIntArg("limit"), 20)
+    .action(
+      action(async (slug: string, o) => {
+        const runs = await clientFrom(o).datasets.runs.query({ dataset: slug, limit: o.limit });
+        if (o.json) return printJson(runs);
+        for (const r of runs) {
+          const d = r.diagnostics;
+          console.log(`run ${r.id}  job ${r.jobId} attempt ${r.attempt}  ${r.state}  started ${when(r.startedAt)}${r.endedAt ? `  ended ${when(r.endedAt)}` : ""}`);
+          if (d) console.log(`  worker ${r.workerId} on ${d.host} (${d.os}, ${d.cores} cores, ${Math.round(d.memoryBytes / 2 ** 20)} MiB)`);
+          console.log(`  stages: ${r.stages.map((s) => `${s.stage}:${s.state}`).join(" → ") || "(none)"}`);
+          if (r.state === "succeeded") console.log(`  uploaded ${r.uploaded.length}, deleted ${r.deleted.length}${r.deleted.length ? ` (${r.deleted.slice(0, 10).join(", ")}${r.deleted.length > 10 ? ", …" : ""})` : ""}`);
+          if (r.note) console.log(`  note: ${r.note.trim().split("\n").slice(-10).join("\n        ")}`);
+        }
+        if (runs.length === 0) console.log("no runs yet");
       }),
     );
   withClientOptions(datasets.command("files <slug>"))

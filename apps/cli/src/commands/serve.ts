@@ -66,7 +66,9 @@ export function workerCommand(): Command {
     .description("lease jobs from a coordinator and run them with plugins")
     .option("--coordinator <url>", "coordinator URL (DROVER_URL, default http://127.0.0.1:7400)")
     .option("--token <token>", "worker token (DROVER_TOKEN)")
-    .option("--types <types>", "job types to lease, comma-separated (DROVER_TYPES; default all loaded but exec)", collect)
+    .option("--types <types>", "job types to lease, comma-separated (DROVER_TYPES; default all loaded but exec and dataset.workflow)", collect)
+    .option("--queues <queues>", "only jobs in these queues, comma-separated (DROVER_QUEUES)", collect)
+    .option("--project <slug>", "run this project's dataset workflows and nothing else: crunch's loop (DROVER_PROJECT)")
     .option("--concurrency <n>", "jobs at once (DROVER_CONCURRENCY, default 1)")
     .option("--plugin <module>", "plugin module to load (repeatable; DROVER_PLUGINS)", collect)
     .option("--name <name>", "worker name (DROVER_WORKER_NAME, default the host name)")
@@ -82,6 +84,8 @@ export function workerCommand(): Command {
           url: o.coordinator,
           token: o.token,
           types: o.types,
+          queues: o.queues,
+          project: o.project,
           concurrency: o.concurrency,
           plugins: o.plugin,
           name: o.name,

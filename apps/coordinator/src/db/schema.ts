@@ -197,8 +197,12 @@ export const datasets = sqliteTable(
     storagePrefix: text("storage_prefix").notNull(),
     visibility: text("visibility", { enum: ["private", "public"] }).notNull(),
     owner: text("owner").notNull(),
-    /** From its runs: unprocessed until the first, then running, completed or failed. */
-    status: text("status", { enum: ["unprocessed", "running", "completed", "failed"] }).notNull().default("unprocessed"),
+    /**
+     * The job of its latest run; null = never run. The dataset's status is derived from that
+     * job's status when read, so it can never disagree with the lease engine (a job failed
+     * by the reaper makes its dataset failed without any dataset code running).
+     */
+    jobId: integer("job_id"),
     /** When the manifest was last recomputed; null = never. */
     manifestAt: integer("manifest_at"),
     /** The manifest's totals, kept with it so listings need not count files. */
@@ -254,4 +258,45 @@ export const datasetFiles = sqliteTable(
     modified: integer("modified").notNull(),
   },
   (t) => [primaryKey({ columns: [t.datasetId, t.path] })],
+);
+
+/** One attempt of a dataset's workflow job: a lease on the dataset, with its stage records. */
+export const datasetRuns = sqliteTable(
+  "dataset_runs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    datasetId: integer("dataset_id")
+      .notNull()
+      .references(() => datasets.id),
+    jobId: integer("job_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    workerId: text("worker_id").notNull(),
+    /** running until the job's run says otherwise; readers show a run whose lease ended as abandoned. */
+    state: text("state", { enum: ["running", "succeeded", "failed"] }).notNull(),
+    startedAt: integer("started_at").notNull(),
+    endedAt: integer("ended_at"),
+    note: text("note"),
+    /** JSON: host, OS, cores, memory, disk, versions. */
+    diagnostics: text("diagnostics"),
+    /** JSON arrays of relative paths. */
+    uploaded: text("uploaded").notNull().default("[]"),
+    deleted: text("deleted").notNull().default("[]"),
+  },
+  (t) => [uniqueIndex("dataset_runs_job_attempt_idx").on(t.jobId, t.attempt), index("dataset_runs_dataset_idx").on(t.datasetId, t.id)],
+);
+
+/** Stage × state records of a run (setup, workflow, upload × start, success, fail). */
+export const datasetRunStages = sqliteTable(
+  "dataset_run_stages",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    runId: integer("run_id")
+      .notNull()
+      .references(() => datasetRuns.id),
+    stage: text("stage", { enum: ["setup", "workflow", "upload"] }).notNull(),
+    state: text("state", { enum: ["start", "success", "fail"] }).notNull(),
+    at: integer("at").notNull(),
+    note: text("note"),
+  },
+  (t) => [index("dataset_run_stages_run_idx").on(t.runId, t.id)],
 );

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { DroverError, type JobError, type JobSubmitParsed, type LeaseRecord, type LeaseRef, type SettleOutcome } from "@drover/protocol";
+import { DroverError, type ClaimNext, type JobError, type JobSubmitParsed, type LeaseRecord, type LeaseRef, type SettleOutcome } from "@drover/protocol";
 import { leaseFromRow, type JobRow } from "../db/rows.ts";
 import { userJson } from "../json.ts";
 import { retryDelayMs } from "./backoff.ts";
@@ -19,12 +19,14 @@ export interface FailRequest extends LeaseRef {
   requeueTo?: "parent" | undefined;
   /** Counts of the failed attempt: stats windows only. */
   counts?: Record<string, number> | undefined;
+  logs?: string[] | undefined;
 }
 
 export interface CompleteRequest extends LeaseRef {
   result?: unknown;
   counts?: Record<string, number> | undefined;
   spawn?: JobSubmitParsed[] | undefined;
+  logs?: string[] | undefined;
 }
 
 /**
@@ -127,8 +129,8 @@ export class LeaseEngine {
   }
 
   /** Claims up to `max` runnable jobs of `types` for `workerId`. Call inside a transaction. */
-  private claimIn(workerId: string, types: readonly string[], max: number, now: number): LeaseRecord[] {
-    const pairs = this.state.claimablePairs(types, now);
+  private claimIn(workerId: string, types: readonly string[], max: number, now: number, queues?: readonly string[]): LeaseRecord[] {
+    const pairs = this.state.claimablePairs(types, now, queues);
     if (pairs.length === 0) return [];
     let rows: ClaimRow[] = [];
     // Queues with caps share one budget per claim: their leased counts are read once.
@@ -158,17 +160,18 @@ export class LeaseEngine {
     });
   }
 
-  claim(workerId: string, types: readonly string[], max: number): LeaseRecord[] {
+  /** `queues`, when given, limits the claim to those queues (`drover worker --project P`). */
+  claim(workerId: string, types: readonly string[], max: number, queues?: readonly string[]): LeaseRecord[] {
     // An empty claim (every long-poll wake-up with nothing runnable) needs no write
     // transaction. better-sqlite3 is synchronous, so nothing in this process can change
     // the queue between this check and the transaction below.
     const now = Date.now();
-    if (!this.anyRunnable(types, now)) return [];
-    return this.client.transaction(() => this.claimIn(workerId, types, max, now)).immediate();
+    if (!this.anyRunnable(types, now, queues)) return [];
+    return this.client.transaction(() => this.claimIn(workerId, types, max, now, queues)).immediate();
   }
 
-  private anyRunnable(types: readonly string[], now: number): boolean {
-    for (const [type, queue] of this.state.claimablePairs(types, now)) {
+  private anyRunnable(types: readonly string[], now: number, queues?: readonly string[]): boolean {
+    for (const [type, queue] of this.state.claimablePairs(types, now, queues)) {
       if (!this.stmts.runnable.get(type, queue, now)) continue;
       const limits = this.state.limitsOf(queue);
       if (limits === undefined || this.limited.hasRoom(queue, limits)) return true;
@@ -189,7 +192,7 @@ export class LeaseEngine {
    * adds their counts, and claims the worker's next jobs. A stale lease spawns and counts
    * nothing. A single stale lease throws LEASE_CONFLICT; in a batch each is reported.
    */
-  complete(workerId: string, items: CompleteRequest[], next?: { types: string[]; max: number }) {
+  complete(workerId: string, items: CompleteRequest[], next?: ClaimNext) {
     const results = items.map((item, i) => (item.result === undefined ? null : userJson(item.result, `leases.${i}.result`)));
     // Spawned jobs are validated before the transaction: a bad one refuses the whole call.
     const spawns = items.map((item, i) => (item.spawn?.length ? this.inserter.prepare(item.spawn, (j) => `leases.${i}.spawn.${j}.`) : []));
@@ -213,6 +216,7 @@ export class LeaseEngine {
           if (row.status === "succeeded" || settled.has(item.jobId)) return { jobId: item.jobId, outcome: "repeat", status: "succeeded" };
           if (row.status !== "leased") return conflict(item.jobId, row);
           settled.add(item.jobId);
+          this.appendLogs(item.jobId, row.attempts, now, item.logs);
           done.push([item.jobId, results[i] ?? null]);
           events.push([item.jobId, row.attempts]);
           counted.push({ type: row.type, counts: item.counts });
@@ -228,7 +232,7 @@ export class LeaseEngine {
           this.stats.record(now, stats);
         }
         throwIfSingleConflict(outcomes);
-        const leases = next ? this.claimIn(workerId, next.types, next.max, now) : [];
+        const leases = next ? this.claimIn(workerId, next.types, next.max, now, next.queues) : [];
         return { results: outcomes, next: leases };
       })
       .immediate();
@@ -238,7 +242,7 @@ export class LeaseEngine {
   }
 
   /** Fails leases: requeued with backoff while attempts remain and the error is retryable. */
-  fail(workerId: string, items: FailRequest[], next?: { types: string[]; max: number }) {
+  fail(workerId: string, items: FailRequest[], next?: ClaimNext) {
     const { retryBaseMs, retryMaxMs } = this.state.settings;
     const reopenedTypes: { type: string; queue: string }[] = [];
     const freed: { queue: string; type: string }[] = [];
@@ -255,6 +259,7 @@ export class LeaseEngine {
           if (!this.matches(row, item, workerId)) return conflict(item.jobId, row);
           if (row.status === "failed" || row.status === "queued") return { jobId: item.jobId, outcome: "repeat", status: row.status };
           if (row.status !== "leased") return conflict(item.jobId, row);
+          this.appendLogs(item.jobId, row.attempts, now, item.logs);
           const error = JSON.stringify({ ...item.error, retryable: item.retryable });
           if (item.requeueTo === "parent") {
             if (row.parentId === null) throw new DroverError("INVALID_STATE", `job ${item.jobId} has no parent job to requeue to`, { details: { jobId: item.jobId } });
@@ -283,7 +288,7 @@ export class LeaseEngine {
         });
         this.stats.record(now, stats);
         throwIfSingleConflict(outcomes);
-        const leases = next ? this.claimIn(workerId, next.types, next.max, now) : [];
+        const leases = next ? this.claimIn(workerId, next.types, next.max, now, next.queues) : [];
         return { results: outcomes, next: leases };
       })
       .immediate();
@@ -293,6 +298,10 @@ export class LeaseEngine {
       this.state.wakeups.notify(type, 1);
     }
     return out;
+  }
+
+  private appendLogs(jobId: number, attempt: number, now: number, lines: string[] | undefined): void {
+    for (const line of lines ?? []) this.stmts.log.run(jobId, attempt, now, line);
   }
 
   /** Extends current leases; reports the lost and the cancelled. Progress and logs ride along. */

@@ -54,12 +54,12 @@ export class EngineState {
   }
 
   /** (type, queue) pairs a claim for `types` should look at: known and not paused now. */
-  claimablePairs(types: readonly string[], now: number): [string, string][] {
+  claimablePairs(types: readonly string[], now: number, onlyQueues?: readonly string[]): [string, string][] {
     const out: [string, string][] = [];
     for (const type of types) {
       const queues = this.typeQueues.get(type);
       if (!queues) continue;
-      for (const queue of queues) if (!this.isPaused(queue, now)) out.push([type, queue]);
+      for (const queue of queues) if (!this.isPaused(queue, now) && (onlyQueues === undefined || onlyQueues.includes(queue))) out.push([type, queue]);
     }
     return out;
   }

@@ -13,14 +13,16 @@ import {
   type Principal,
   type Project,
 } from "@drover/protocol";
-import { and, asc, count, eq, gt, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, type SQL } from "drizzle-orm";
 import type { Db } from "../db/open.ts";
-import { datasetFiles, datasets, itemAttributes, items, projects } from "../db/schema.ts";
+import { datasetFiles, datasets, itemAttributes, items, jobs, projects } from "../db/schema.ts";
+import type { EngineState } from "../engine/state.ts";
+import { DatasetRuns, type DatasetLookups, type RunnableDataset } from "./dataset-runs.ts";
 import { readManifest, scanManifest, writeManifest } from "./manifest.ts";
 import { ownerScope } from "./ownership.ts";
 
 type ProjectRow = typeof projects.$inferSelect;
-type DatasetRow = typeof datasets.$inferSelect;
+type DatasetRow = typeof datasets.$inferSelect & { projectSlug: string; status: Dataset["status"] };
 type ItemRow = typeof items.$inferSelect;
 type Owned = { owner: string; visibility: "private" | "public" };
 type Input<K extends keyof DatasetsService> = Parameters<DatasetsService[K]>[1];
@@ -41,6 +43,22 @@ function joinStorage(root: string, ...parts: string[]): string {
   return `${base.replace(/\/+$/, "")}/${parts.join("/")}/${query}`;
 }
 
+/** A dataset's status from its latest run's job. */
+function statusOf(jobStatus: string | null | undefined): Dataset["status"] {
+  switch (jobStatus) {
+    case null:
+    case undefined:
+      return "unprocessed";
+    case "queued":
+    case "leased":
+      return "running";
+    case "succeeded":
+      return "completed";
+    default:
+      return "failed";
+  }
+}
+
 function uniqueViolation(error: unknown): boolean {
   return (error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE" || (error as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY";
 }
@@ -51,9 +69,12 @@ function uniqueViolation(error: unknown): boolean {
  */
 export class DatasetsServiceImpl implements DatasetsService {
   private readonly stmts;
+  private readonly db: Db;
+  private readonly runs: DatasetRuns;
 
-  constructor(private readonly db: Db) {
-    const c = db.$client;
+  constructor(state: EngineState) {
+    this.db = state.db;
+    const c = state.db.$client;
     this.stmts = {
       attributesOf: c.prepare(`SELECT key, type, value FROM item_attributes WHERE item_id = ? ORDER BY key`),
       upsertAttribute: c.prepare(
@@ -61,6 +82,12 @@ export class DatasetsServiceImpl implements DatasetsService {
          ON CONFLICT (item_id, key) DO UPDATE SET type = excluded.type, value = excluded.value, updated_at = excluded.updated_at`,
       ),
     };
+    const lookups: DatasetLookups = {
+      changeable: (by, project, slugs) => this.changeable(by, project, slugs),
+      bySlug: (slug) => this.datasetRows(eq(datasets.slug, slug))[0],
+      visibleId: (by, slug) => this.datasetRow(by, slug).id,
+    };
+    this.runs = new DatasetRuns(state, lookups);
   }
 
   // ---- projects
@@ -128,25 +155,26 @@ export class DatasetsServiceImpl implements DatasetsService {
 
   // ---- datasets
 
-  /** Datasets with their project's slug, filtered by `where`. */
-  private datasetRows(where: SQL | undefined): (DatasetRow & { projectSlug: string })[] {
+  /** Datasets with their project's slug and their status, filtered by `where`. */
+  private datasetRows(where: SQL | undefined): DatasetRow[] {
     return this.db
-      .select()
+      .select({ dataset: datasets, projectSlug: projects.slug, jobStatus: jobs.status })
       .from(datasets)
       .innerJoin(projects, eq(projects.id, datasets.projectId))
+      .leftJoin(jobs, eq(jobs.id, datasets.jobId))
       .where(where)
       .orderBy(asc(datasets.slug))
       .all()
-      .map((r) => ({ ...r.datasets, projectSlug: r.projects.slug }));
+      .map((r) => ({ ...r.dataset, projectSlug: r.projectSlug, status: statusOf(r.jobStatus) }));
   }
 
-  private datasetRow(by: Principal, slug: string): DatasetRow & { projectSlug: string } {
+  private datasetRow(by: Principal, slug: string): DatasetRow {
     const row = this.datasetRows(eq(datasets.slug, slug))[0];
     if (!row || !visible(by, row)) throw new DroverError("NOT_FOUND", `dataset '${slug}' does not exist`, { details: { field: "dataset" } });
     return row;
   }
 
-  private dataset(row: DatasetRow & { projectSlug: string }): Dataset {
+  private dataset(row: DatasetRow): Dataset {
     return {
       slug: row.slug,
       project: row.projectSlug,
@@ -156,6 +184,7 @@ export class DatasetsServiceImpl implements DatasetsService {
       visibility: row.visibility,
       owner: row.owner,
       status: row.status,
+      jobId: row.jobId,
       files: row.fileCount,
       bytes: row.byteCount,
       manifestAt: row.manifestAt,
@@ -184,7 +213,7 @@ export class DatasetsServiceImpl implements DatasetsService {
         })
         .returning()
         .get();
-      return this.dataset({ ...row, projectSlug: project.slug });
+      return this.dataset({ ...row, projectSlug: project.slug, status: "unprocessed" });
     } catch (error) {
       if (uniqueViolation(error)) throw new DroverError("ALREADY_EXISTS", `dataset '${req.slug}' exists already (dataset slugs are unique across projects)`, { details: { field: "slug" } });
       throw error;
@@ -194,9 +223,8 @@ export class DatasetsServiceImpl implements DatasetsService {
   listDatasets(by: Principal, q: Input<"listDatasets">): Dataset[] {
     const where: SQL[] = [];
     if (q.project !== undefined) where.push(eq(datasets.projectId, this.projectRow(by, q.project).id));
-    if (q.status !== undefined) where.push(eq(datasets.status, q.status));
     return this.datasetRows(where.length ? and(...where) : undefined)
-      .filter((d) => visible(by, d))
+      .filter((d) => visible(by, d) && (q.status === undefined || d.status === q.status))
       .map((d) => this.dataset(d));
   }
 
@@ -289,18 +317,21 @@ export class DatasetsServiceImpl implements DatasetsService {
   // ---- the manifest
 
   files(by: Principal, q: Input<"files">): DatasetFilesOutput {
-    const dataset = this.datasetRow(by, q.dataset);
-    const where = [eq(datasetFiles.datasetId, dataset.id)];
-    if (q.cursor !== undefined) where.push(gt(datasetFiles.path, q.cursor));
+    return this.filePage(this.datasetRow(by, q.dataset).id, q.limit, q.cursor);
+  }
+
+  private filePage(datasetId: number, limit: number, cursor: string | undefined): DatasetFilesOutput {
+    const where = [eq(datasetFiles.datasetId, datasetId)];
+    if (cursor !== undefined) where.push(gt(datasetFiles.path, cursor));
     const rows = this.db
       .select({ path: datasetFiles.path, size: datasetFiles.size, sha256: datasetFiles.sha256, modified: datasetFiles.modified })
       .from(datasetFiles)
       .where(and(...where))
       .orderBy(asc(datasetFiles.path))
-      .limit(q.limit + 1)
+      .limit(limit + 1)
       .all();
-    const page = rows.slice(0, q.limit);
-    return { files: page, nextCursor: rows.length > q.limit ? page[page.length - 1]!.path : null };
+    const page = rows.slice(0, limit);
+    return { files: page, nextCursor: rows.length > limit ? page[page.length - 1]!.path : null };
   }
 
   async refreshManifest(by: Principal, slug: string, signal?: AbortSignal): Promise<ManifestRefreshOutput> {
@@ -309,5 +340,52 @@ export class DatasetsServiceImpl implements DatasetsService {
     const diff = await scanManifest(dataset.storagePrefix, readManifest(this.db.$client, dataset.id), signal);
     writeManifest(this.db.$client, dataset.id, diff, Date.now());
     return { dataset: this.getDataset(by, slug), added: diff.added, changed: diff.changed, removed: diff.removed };
+  }
+
+  // ---- runs
+
+  /** Datasets the caller may change: the named ones (each checked), a project's, or all. */
+  private changeable(by: Principal, project: string | undefined, slugs: string[] | undefined): RunnableDataset[] {
+    if (slugs !== undefined) {
+      return slugs.map((slug, i) => {
+        const row = this.datasetRows(eq(datasets.slug, slug))[0];
+        if (!row || !visible(by, row)) throw new DroverError("NOT_FOUND", `datasets.${i}: dataset '${slug}' does not exist`, { details: { field: `datasets.${i}` } });
+        if (project !== undefined && row.projectSlug !== project) {
+          throw new DroverError("INVALID_INPUT", `datasets.${i}: dataset '${slug}' belongs to project '${row.projectSlug}', not '${project}'`, { details: { field: `datasets.${i}` } });
+        }
+        assertMayChange(by, row, `dataset '${slug}'`);
+        return row;
+      });
+    }
+    const where = project === undefined ? undefined : inArray(datasets.projectId, [this.projectRow(by, project).id]);
+    return this.datasetRows(where).filter((d) => by.role === "admin" || d.owner === by.user);
+  }
+
+  queueRuns(by: Principal, req: Input<"queueRuns">) {
+    return this.runs.queue(by, req);
+  }
+
+  listRuns(by: Principal, req: Input<"listRuns">) {
+    return this.runs.list(by, req);
+  }
+
+  async workflowStart(_by: Principal, req: Input<"workflowStart">) {
+    const { runId, dataset } = await this.runs.start(req);
+    const row = this.datasetRows(eq(datasets.id, dataset.id))[0]!;
+    const project = this.db.select().from(projects).where(eq(projects.slug, row.projectSlug)).get()!;
+    return { runId, dataset: this.dataset(row), project: this.project(project) };
+  }
+
+  workflowStage(_by: Principal, req: Input<"workflowStage">) {
+    return this.runs.stage(req);
+  }
+
+  workflowFiles(_by: Principal, req: Input<"workflowFiles">): DatasetFilesOutput {
+    const dataset = this.runs.datasetOf(req.lease);
+    return this.filePage(dataset.id, req.limit, req.cursor);
+  }
+
+  workflowFinish(_by: Principal, req: Input<"workflowFinish">, signal?: AbortSignal) {
+    return this.runs.finish(req, signal);
   }
 }

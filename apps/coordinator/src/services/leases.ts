@@ -1,4 +1,4 @@
-import type { AcquireRequest, CompleteRequest, LeaseRecord, LeaseRef, LeasesService, Principal, JobError } from "@drover/protocol";
+import type { AcquireRequest, ClaimNext, CompleteRequest, LeaseRecord, LeaseRef, LeasesService, Principal, JobError } from "@drover/protocol";
 import type { LeaseEngine } from "../engine/lease-engine.ts";
 import type { EngineState } from "../engine/state.ts";
 import type { WorkersServiceImpl } from "./workers.ts";
@@ -20,7 +20,7 @@ export class LeasesServiceImpl implements LeasesService {
     const deadline = Date.now() + req.waitMs;
     const types = new Set(req.types);
     for (;;) {
-      const leases = this.engine.claim(req.workerId, req.types, req.max);
+      const leases = this.engine.claim(req.workerId, req.types, req.max, req.queues);
       if (leases.length > 0 || Date.now() >= deadline) return leases;
       await this.state.wakeups.wait(types, deadline, signal);
       // Never claim for a client that has gone, or while shutting down: nobody would run it.
@@ -33,12 +33,12 @@ export class LeasesServiceImpl implements LeasesService {
     return this.engine.heartbeat(req.workerId, req.leases);
   }
 
-  complete(by: Principal, req: { workerId: string; leases: CompleteRequest[]; next?: { types: string[]; max: number } | undefined }) {
+  complete(by: Principal, req: { workerId: string; leases: CompleteRequest[]; next?: ClaimNext | undefined }) {
     this.workers.assertOwnWorker(by, req.workerId);
     return this.engine.complete(req.workerId, req.leases, this.isClosing() ? undefined : req.next);
   }
 
-  fail(by: Principal, req: { workerId: string; leases: (LeaseRef & { error: JobError; retryable: boolean; requeueTo?: "parent" | undefined })[]; next?: { types: string[]; max: number } | undefined }) {
+  fail(by: Principal, req: { workerId: string; leases: (LeaseRef & { error: JobError; retryable: boolean; requeueTo?: "parent" | undefined; logs?: string[] | undefined })[]; next?: ClaimNext | undefined }) {
     this.workers.assertOwnWorker(by, req.workerId);
     return this.engine.fail(req.workerId, req.leases, this.isClosing() ? undefined : req.next);
   }

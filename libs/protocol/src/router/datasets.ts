@@ -17,10 +17,24 @@ import {
   ProjectAddInput,
   ProjectInput,
 } from "../schemas/datasets.ts";
+import {
+  DatasetRun,
+  DatasetRunInput,
+  DatasetRunOutput,
+  DatasetRunsInput,
+  WorkflowFilesInput,
+  WorkflowFilesOutput,
+  WorkflowFinishInput,
+  WorkflowFinishOutput,
+  WorkflowStageInput,
+  WorkflowStartInput,
+  WorkflowStartOutput,
+} from "../schemas/dataset-runs.ts";
 import { procedureFor, router } from "../trpc.ts";
 
 const read = procedureFor("read");
 const submit = procedureFor("submit");
+const lease = procedureFor("lease");
 
 // Private projects and datasets are their owner's (and an admin's or a reader's); to any
 // other submitter they do not exist. Public ones every token may read; only the owner or an
@@ -45,6 +59,30 @@ export const datasetsRouter = router({
     .input(DatasetInput)
     .output(ManifestRefreshOutput)
     .mutation(({ ctx, input, signal }) => ctx.services.datasets.refreshManifest(ctx.principal, input.dataset, signal)),
+  /**
+   * Queues a `dataset.workflow` job for each unprocessed dataset (of a project, or those
+   * named), in the project's queue. A dataset has at most one run queued or running.
+   */
+  run: submit.input(DatasetRunInput).output(DatasetRunOutput).mutation(({ ctx, input }) => ctx.services.datasets.queueRuns(ctx.principal, input)),
+  /** A dataset's runs, newest first: each stage's states, notes, diagnostics, uploaded and deleted files. */
+  runs: read.input(DatasetRunsInput).output(z.array(DatasetRun)).query(({ ctx, input }) => ctx.services.datasets.listRuns(ctx.principal, input)),
+});
+
+/**
+ * What a running `dataset.workflow` job calls. Each call names the job's current lease; the
+ * dataset is the one in that job's payload, so a worker reaches only datasets it holds.
+ */
+export const workflowRouter = router({
+  /** Opens the run: records diagnostics, answers the dataset and project (with its workflow). */
+  start: lease.input(WorkflowStartInput).output(WorkflowStartOutput).mutation(({ ctx, input }) => ctx.services.datasets.workflowStart(ctx.principal, input)),
+  stage: lease.input(WorkflowStageInput).output(z.object({ ok: z.literal(true) })).mutation(({ ctx, input }) => ctx.services.datasets.workflowStage(ctx.principal, input)),
+  /** The dataset's manifest, paged, for the setup stage. */
+  files: lease.input(WorkflowFilesInput).output(WorkflowFilesOutput).query(({ ctx, input }) => ctx.services.datasets.workflowFiles(ctx.principal, input)),
+  /** After the upload: records uploaded and deleted files and refreshes the manifest. */
+  finish: lease
+    .input(WorkflowFinishInput)
+    .output(WorkflowFinishOutput)
+    .mutation(({ ctx, input, signal }) => ctx.services.datasets.workflowFinish(ctx.principal, input, signal)),
 });
 
 export const itemsRouter = router({

@@ -1,5 +1,5 @@
 import { router } from "../trpc.ts";
-import { datasetsRouter, itemsRouter, projectsRouter } from "./datasets.ts";
+import { datasetsRouter, itemsRouter, projectsRouter, workflowRouter } from "./datasets.ts";
 import { jobsRouter } from "./jobs.ts";
 import { leasesRouter } from "./leases.ts";
 import { queuesRouter } from "./queues.ts";
@@ -17,6 +17,7 @@ export const appRouter = router({
   projects: projectsRouter,
   datasets: datasetsRouter,
   items: itemsRouter,
+  workflow: workflowRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -79,7 +79,10 @@ export const Dataset = z.object({
   storagePrefix: z.string(),
   visibility: Visibility,
   owner: z.string(),
+  /** From its latest run's job: none → unprocessed; queued or leased → running; succeeded → completed; failed or cancelled → failed. */
   status: DatasetStatus,
+  /** The latest run's job, if any. */
+  jobId: z.number().nullable(),
   /** Files and bytes in the manifest. */
   files: z.number(),
   bytes: z.number(),

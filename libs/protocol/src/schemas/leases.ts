@@ -12,6 +12,8 @@ export const MAX_WAIT_MS = 60_000;
 export const AcquireInput = z.strictObject({
   workerId: WorkerId,
   types: z.array(Name).min(1).max(100),
+  /** Only jobs in these queues (e.g. one project's datasets); omit for every queue of `types`. */
+  queues: z.array(Name).min(1).max(100).optional(),
   /** Jobs to claim at most; default 1. */
   max: z.number().int().min(1).max(MAX_CLAIM).default(1),
   /** Long-poll this long when nothing is runnable; default 0 (answer at once). */
@@ -43,11 +45,14 @@ export const LeaseRef = z.strictObject({
 });
 export type LeaseRef = z.infer<typeof LeaseRef>;
 
+/** Log lines for the job's log: with heartbeats, and the last ones with the outcome. */
+const LogLines = z.array(z.string().max(10_000)).max(1000);
+
 export const HeartbeatItem = LeaseRef.extend({
   progress: z
     .strictObject({ fraction: z.number().min(0).max(1), message: z.string().max(1000).optional() })
     .optional(),
-  logs: z.array(z.string().max(10_000)).max(1000).optional(),
+  logs: LogLines.optional(),
 });
 export type HeartbeatItem = z.infer<typeof HeartbeatItem>;
 
@@ -83,6 +88,8 @@ export const CompleteItem = LeaseRef.extend({
    * its parent and is owned by this job's owner.
    */
   spawn: z.array(JobSubmitInput).max(MAX_SPAWN).optional(),
+  /** Log lines written since the last heartbeat: kept only if the completion is accepted. */
+  logs: LogLines.optional(),
 });
 export type CompleteItem = z.infer<typeof CompleteItem>;
 
@@ -98,12 +105,15 @@ export const FailItem = LeaseRef.extend({
   requeueTo: z.literal("parent").optional(),
   /** Named counts of the failed attempt (e.g. `http.404`): they go to the queue's stats windows only. */
   counts: Counts.optional(),
+  /** Log lines written since the last heartbeat (often the reason for the failure). */
+  logs: LogLines.optional(),
 });
 export type FailItem = z.input<typeof FailItem>;
 
 /** Claim the next jobs in the same round trip as a completion. */
 export const AcquireNext = z.strictObject({
   types: z.array(Name).min(1).max(100),
+  queues: z.array(Name).min(1).max(100).optional(),
   max: z.number().int().min(1).max(MAX_CLAIM),
 });
 

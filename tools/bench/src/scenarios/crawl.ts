@@ -4,7 +4,7 @@
 // every /img/ path. Both call the job type's `run` with a JobContext of no-ops: the plugin
 // contract, no worker, no coordinator.
 import { writeWat } from "@drover/fixtures";
-import { builtinJobTypes, writePairs, type JobContext, type JobType } from "@drover/jobs";
+import { builtinJobTypes, offlineCoordinator, writePairs, type JobContext, type JobType } from "@drover/jobs";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from "node:fs";
@@ -33,6 +33,8 @@ function context(type: JobType, input: unknown, workDir: string): JobContext<unk
   return {
     jobId: nextJobId++,
     attempt: 1,
+    leaseId: "bench",
+    coordinator: offlineCoordinator(),
     maxAttempts: 1,
     payload: type.payload.parse(input),
     signal: new AbortController().signal,
