@@ -10,6 +10,8 @@ import { EngineState } from "./engine/state.ts";
 import { JobTypeRegistry } from "./job-types.ts";
 import { buildServer } from "./server.ts";
 import { DatasetsServiceImpl } from "./services/datasets.ts";
+import { dsxRoutes } from "./hub/dsx-routes.ts";
+import { HubData, hubRoutes } from "./hub/hub-routes.ts";
 import { JobsServiceImpl } from "./services/jobs.ts";
 import { LeasesServiceImpl } from "./services/leases.ts";
 import { QueuesServiceImpl } from "./services/queues.ts";
@@ -76,7 +78,10 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
   const compat = config.crawlCompat
     ? [crawlingAtHomeRoutes({ ...services, db: db.$client, uploadAddress: config.crawlUploadAddress, idleMs: config.defaultLeaseSeconds * 1000 })]
     : [];
-  const app = buildServer({ services, authenticate: (t) => tokens.authenticate(t), logLevel: config.logLevel, bodyLimit: config.bodyLimit, plugins: compat });
+  const authenticate = (t: string) => tokens.authenticate(t);
+  // The dataset hub and its DSX Hub face: read-only, behind the same tokens.
+  const hub = new HubData({ datasets: services.datasets, authenticate });
+  const app = buildServer({ services, authenticate, logLevel: config.logLevel, bodyLimit: config.bodyLimit, plugins: [hubRoutes(hub), dsxRoutes(hub), ...compat] });
   const stopReaper = startReaper(engine, config.reaperIntervalMs, app.log);
   const stopCheckpointer = dbFile === ":memory:" ? async () => {} : startCheckpointer(dbFile, 1000, (message) => app.log.warn({ message }, "WAL checkpoint failed; will try again"));
   try {

@@ -1,6 +1,7 @@
 // @drover/storage: one URL-addressed storage interface over memory, local files, S3, GCS
 // and rsync (daemon or ssh). Exports are chosen by hand; backends load lazily via openStorage.
 export { openStorage } from "./open.ts";
+export { StoragePool, type PooledStorage, type StoragePoolOptions } from "./pool.ts";
 export type { OpenStorageOptions, S3Options, GcsOptions, RsyncOptions, LocalFileOptions } from "./options.ts";
 export { parseStorageUrl, redact as redactStorageUrl, type ParsedUrl } from "./url.ts";
 export { StorageError, STORAGE_ERROR_KINDS, STORAGE_ERROR_DOCS, isStorageError, toStorageError, type StorageErrorKind } from "./errors.ts";

@@ -27,9 +27,13 @@ type ItemRow = typeof items.$inferSelect;
 type Owned = { owner: string; visibility: "private" | "public" };
 type Input<K extends keyof DatasetsService> = Parameters<DatasetsService[K]>[1];
 
-/** Public, or the caller's own, or a caller who sees everyone's (admin, reader, worker). */
-function visible(by: Principal, row: Owned): boolean {
-  return row.visibility === "public" || ownerScope(by) === undefined || row.owner === by.user;
+/**
+ * Public, or the caller's own, or a caller who sees everyone's (admin, reader, worker).
+ * `null` is a hub request without a token: public only.
+ */
+function visible(by: Principal | null, row: Owned): boolean {
+  if (row.visibility === "public") return true;
+  return by !== null && (ownerScope(by) === undefined || row.owner === by.user);
 }
 
 /** Only the owner or an admin changes a project, a dataset or its items. */
@@ -76,6 +80,8 @@ export class DatasetsServiceImpl implements DatasetsService {
     this.db = state.db;
     const c = state.db.$client;
     this.stmts = {
+      manifestRows: c.prepare(`SELECT path, size, sha256, modified FROM dataset_files WHERE dataset_id = ? ORDER BY path`),
+      manifestFile: c.prepare(`SELECT size, sha256 FROM dataset_files WHERE dataset_id = ? AND path = ?`),
       attributesOf: c.prepare(`SELECT key, type, value FROM item_attributes WHERE item_id = ? ORDER BY key`),
       upsertAttribute: c.prepare(
         `INSERT INTO item_attributes (item_id, key, type, value, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -387,5 +393,30 @@ export class DatasetsServiceImpl implements DatasetsService {
 
   workflowFinish(_by: Principal, req: Input<"workflowFinish">, signal?: AbortSignal) {
     return this.runs.finish(req, signal);
+  }
+
+  // ---- for the hub routes (coordinator-only: they may be called without a token)
+
+  /** Datasets `by` may read; without a token, the public ones. */
+  hubDatasets(by: Principal | null): Dataset[] {
+    return this.datasetRows(undefined)
+      .filter((d) => visible(by, d))
+      .map((d) => this.dataset(d));
+  }
+
+  /** One dataset `by` may read, with its row id; NOT_FOUND otherwise. */
+  hubDataset(by: Principal | null, slug: string): { id: number; dataset: Dataset } {
+    const row = this.datasetRows(eq(datasets.slug, slug))[0];
+    if (!row || !visible(by, row)) throw new DroverError("NOT_FOUND", `dataset '${slug}' does not exist`, { details: { field: "dataset" } });
+    return { id: row.id, dataset: this.dataset(row) };
+  }
+
+  /** The whole manifest in path order, as stored: for one JSON body. */
+  manifestRows(datasetId: number): { path: string; size: number; sha256: string; modified: number }[] {
+    return this.stmts.manifestRows.all(datasetId) as { path: string; size: number; sha256: string; modified: number }[];
+  }
+
+  manifestFile(datasetId: number, path: string): { size: number; sha256: string } | undefined {
+    return this.stmts.manifestFile.get(datasetId, path) as { size: number; sha256: string } | undefined;
   }
 }

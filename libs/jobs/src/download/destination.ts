@@ -1,7 +1,7 @@
 // Where a download goes: `dest` is a folder (ends in "/", the name comes from the response)
 // or names the object itself. Also the `uniqueName` rule: `name (1).ext`, `name (2).ext`, …
 // This module loads @drover/storage, so the runner imports it only inside run().
-import { openStorage, type Storage } from "@drover/storage";
+import { StoragePool, type Storage } from "@drover/storage";
 import { joinObjectUrl, splitObjectUrl } from "../crawl/object-url.ts";
 import { permanent } from "./errors.ts";
 import { numberedName } from "./file-name.ts";
@@ -9,47 +9,11 @@ import { numberedName } from "./file-name.ts";
 /** Like browsers, which stop at 100: past that a folder is better served by distinct names. */
 const MAX_SUFFIX = 1000;
 
-/** How long an opened storage stays open after the last download using it ended. */
-const IDLE_CLOSE_MS = 30_000;
-
 /**
- * Storages opened by this process's downloads, by root URL. Opening one per download would
- * build an S3 or GCS client (credentials, connection pool) per file; thousands of small
- * downloads to one bucket share one. A storage closes once unused for IDLE_CLOSE_MS.
+ * Storages opened by this process's downloads, by root URL: thousands of small downloads to
+ * one bucket share one client. A storage closes once unused for 30 s.
  */
-const shared = new Map<string, { storage: Promise<Storage>; users: number; timer: NodeJS.Timeout | undefined }>();
-
-function acquireStorage(root: string): { storage: Promise<Storage>; release: () => void } {
-  let entry = shared.get(root);
-  if (entry === undefined) {
-    const storage = openStorage(root);
-    entry = { storage, users: 0, timer: undefined };
-    shared.set(root, entry);
-    const opened = entry;
-    // A failed open is not kept: the next download tries again.
-    storage.catch(() => {
-      if (shared.get(root) === opened) shared.delete(root);
-    });
-  }
-  const held = entry;
-  clearTimeout(held.timer);
-  held.users++;
-  let released = false;
-  return {
-    storage: held.storage,
-    release: () => {
-      if (released) return;
-      released = true;
-      if (--held.users > 0) return;
-      held.timer = setTimeout(() => {
-        if (held.users > 0 || shared.get(root) !== held) return;
-        shared.delete(root);
-        void held.storage.then((s) => s.close()).catch(() => undefined);
-      }, IDLE_CLOSE_MS);
-      held.timer.unref();
-    },
-  };
-}
+const pool = new StoragePool({ idleCloseMs: 30_000 });
 
 export class Destination {
   private constructor(
@@ -64,7 +28,7 @@ export class Destination {
   /** Opens the storage `dest` lives in; a `dest` that names no object is refused for good. */
   static async open(dest: string): Promise<Destination> {
     const { root, key } = parseDest(dest);
-    const { storage, release } = acquireStorage(root);
+    const { storage, release } = pool.acquire(root);
     try {
       return new Destination(release, await storage, root, key);
     } catch (error) {
