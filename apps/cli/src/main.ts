@@ -9,6 +9,7 @@ import { storageCommand } from "./commands/storage.ts";
 import { crawlCommand } from "./commands/crawl.ts";
 import { downloadCommand } from "./commands/download.ts";
 import { attributesCommand, datasetsCommand, itemsCommand, projectsCommand } from "./commands/datasets.ts";
+import { hubCommand } from "./commands/hub.ts";
 
 // An optional .env in the working directory; it never overrides variables already set.
 loadDotenv({ quiet: true });
@@ -31,6 +32,7 @@ const program = new Command("drover")
   .addCommand(projectsCommand())
   .addCommand(datasetsCommand())
   .addCommand(itemsCommand())
-  .addCommand(attributesCommand());
+  .addCommand(attributesCommand())
+  .addCommand(hubCommand());
 
 await program.parseAsync(process.argv);
