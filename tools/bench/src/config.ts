@@ -8,12 +8,14 @@ export const STORAGE_SCENARIOS = ["storage-local", "storage-s3", "storage-rsync"
 /** The crawl benchmark (issue 4): the WAT parser against zcat, and crawl.images against a loopback server. */
 export const CRAWL_SCENARIOS = ["crawl-wat", "crawl-images"] as const;
 export const DOWNLOAD_SCENARIOS = ["download-large", "download-small"] as const;
-export const SCENARIOS = ["inflight", "batched", "pickup", "claim", "depth", "overhead", ...STORAGE_SCENARIOS, ...CRAWL_SCENARIOS, ...DOWNLOAD_SCENARIOS] as const;
+/** The dataset hub benchmark (issue 6): hub file serving against nginx, and a big manifest. */
+export const HUB_SCENARIOS = ["hub-large", "hub-small", "hub-manifest"] as const;
+export const SCENARIOS = ["inflight", "batched", "pickup", "claim", "depth", "overhead", ...STORAGE_SCENARIOS, ...CRAWL_SCENARIOS, ...DOWNLOAD_SCENARIOS, ...HUB_SCENARIOS] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 /** Names --only accepts besides the scenarios themselves: each stands for several scenarios. */
-export const SCENARIO_GROUPS = { storage: STORAGE_SCENARIOS, crawl: CRAWL_SCENARIOS, download: DOWNLOAD_SCENARIOS } as const satisfies Record<string, readonly ScenarioName[]>;
+export const SCENARIO_GROUPS = { storage: STORAGE_SCENARIOS, crawl: CRAWL_SCENARIOS, download: DOWNLOAD_SCENARIOS, hub: HUB_SCENARIOS } as const satisfies Record<string, readonly ScenarioName[]>;
 type GroupName = keyof typeof SCENARIO_GROUPS;
-const SELECTABLE = [...SCENARIOS, "storage", "crawl", "download"] as const satisfies readonly (ScenarioName | GroupName)[];
+const SELECTABLE = [...SCENARIOS, "storage", "crawl", "download", "hub"] as const satisfies readonly (ScenarioName | GroupName)[];
 
 /** Sizes of each scenario. The full preset is bounded to about ten minutes on 2 cores, plus ~8 for storage. */
 export interface Sizes {
@@ -51,6 +53,12 @@ export interface Sizes {
    * of `smallBytes` with `concurrency` in flight (aria2c -j). `repeats` rounds, taking turns.
    */
   download: { largeBytes: number; smallFiles: number; smallBytes: number; concurrency: number; workers: number; repeats: number };
+  /**
+   * The hub's file routes against nginx over the same files on disk, one client process:
+   * one file of `largeBytes`, and `smallFiles` of `smallBytes` with `concurrency` in flight;
+   * `repeats` rounds taking turns. A manifest of `manifestFiles` files, `manifestSamples` GETs.
+   */
+  hub: { largeBytes: number; smallFiles: number; smallBytes: number; concurrency: number; repeats: number; manifestFiles: number; manifestSamples: number };
 }
 
 export const FULL: Sizes = {
@@ -63,6 +71,7 @@ export const FULL: Sizes = {
   storage: { bigFileBytes: 200_000_000, smallFiles: 2000, smallFileBytes: 50_000, repeats: 3, concurrency: 8 },
   crawl: { watBytes: 200_000_000, repeats: 3, images: 1000 },
   download: { largeBytes: 1_000_000_000, smallFiles: 10_000, smallBytes: 10_000, concurrency: 16, workers: 1, repeats: 3 },
+  hub: { largeBytes: 1_000_000_000, smallFiles: 10_000, smallBytes: 10_000, concurrency: 16, repeats: 3, manifestFiles: 100_000, manifestSamples: 5 },
 };
 
 export const QUICK: Sizes = {
@@ -76,6 +85,7 @@ export const QUICK: Sizes = {
   storage: { bigFileBytes: 200_000_000, smallFiles: 2000, smallFileBytes: 50_000, repeats: 1, concurrency: 8 },
   crawl: { watBytes: 50_000_000, repeats: 3, images: 200 },
   download: { largeBytes: 200_000_000, smallFiles: 2000, smallBytes: 10_000, concurrency: 16, workers: 1, repeats: 1 },
+  hub: { largeBytes: 200_000_000, smallFiles: 2000, smallBytes: 10_000, concurrency: 16, repeats: 1, manifestFiles: 20_000, manifestSamples: 3 },
 };
 
 /** Group names replaced by their scenarios; duplicates dropped; the order of SCENARIOS kept. */
@@ -89,7 +99,7 @@ const flag = z.union([z.boolean(), z.enum(["1", "0", "true", "false", ""]).trans
 const BenchConfigSchema = z.strictObject({
   /** A short smoke run with small counts (--quick, BENCH_QUICK=1); default false: the full run. */
   quick: flag.default(false),
-  /** Scenarios to run (--only a,b or BENCH_ONLY; `storage` = every storage-*, `crawl` = crawl-*, `download` = download-*); default all, in the order of SCENARIOS. */
+  /** Scenarios to run (--only a,b or BENCH_ONLY; `storage` = every storage-*, `crawl` = crawl-*, `download` = download-*, `hub` = hub-*); default all, in the order of SCENARIOS. */
   only: z
     .string()
     .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))

@@ -16,6 +16,7 @@ import { claimScenario } from "./scenarios/claim.ts";
 import { crawlImagesScenario, crawlWatScenario } from "./scenarios/crawl.ts";
 import { depthScenario } from "./scenarios/depth.ts";
 import { downloadLargeScenario, downloadSmallScenario } from "./scenarios/download.ts";
+import { hubLargeScenario, hubManifestScenario, hubSmallScenario } from "./scenarios/hub.ts";
 import { inflightScenario } from "./scenarios/inflight.ts";
 import { overheadScenario } from "./scenarios/overhead.ts";
 import { pickupScenario } from "./scenarios/pickup.ts";
@@ -38,6 +39,9 @@ const SCENARIO_RUNNERS: Record<ScenarioName, Scenario> = {
   "crawl-images": crawlImagesScenario,
   "download-large": downloadLargeScenario,
   "download-small": downloadSmallScenario,
+  "hub-large": hubLargeScenario,
+  "hub-small": hubSmallScenario,
+  "hub-manifest": hubManifestScenario,
 };
 
 async function main(): Promise<number> {

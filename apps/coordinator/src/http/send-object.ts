@@ -52,8 +52,30 @@ export async function sendObject(request: FastifyRequest, reply: FastifyReply, s
     return void reply.raw.end();
   }
   if (length === 0) return void reply.send();
-  const web = await storage.readStream(key, { signal: abort.signal, ...(range === undefined ? {} : { range }) });
+  const rangeOption = range === undefined ? {} : { range };
+  if (length <= SMALL_OBJECT_BYTES) {
+    // Small objects in one read: a stream per file costs more than the file.
+    const bytes = await storage.read(key, { signal: abort.signal, ...rangeOption });
+    if (bytes.length !== length) throw new ObjectChangedError(key, length, bytes.length);
+    return void reply.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+  const web = await storage.readStream(key, { signal: abort.signal, ...rangeOption });
   return void reply.send(Readable.fromWeb(web as unknown as NodeWebStream<Uint8Array>));
+}
+
+/** Objects up to this size are read whole and sent as one buffer. */
+const SMALL_OBJECT_BYTES = 256 * 1024;
+
+/** The object's size is not the one the caller gave (a stale manifest): nothing was sent. */
+export class ObjectChangedError extends Error {
+  override readonly name = "ObjectChangedError";
+  constructor(
+    readonly key: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`'${key}' has ${actual} bytes where ${expected} were expected`);
+  }
 }
 
 /** Before an error answer: drops the headers sendObject set for the object. */

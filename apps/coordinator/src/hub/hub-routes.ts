@@ -5,7 +5,7 @@ import { DroverError, type Principal } from "@drover/protocol";
 import { isStorageError, StoragePool } from "@drover/storage";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { DatasetsServiceImpl } from "../services/datasets.ts";
-import { clearObjectHeaders, etagMatches, releaseOnClose, sendObject } from "../http/send-object.ts";
+import { clearObjectHeaders, etagMatches, ObjectChangedError, releaseOnClose, sendObject } from "../http/send-object.ts";
 import { filePathOf, principalOf, statusOf } from "./hub-request.ts";
 import { ManifestBodies, type ManifestBody } from "./manifest-bodies.ts";
 
@@ -40,6 +40,14 @@ export class HubData {
     }
   }
 
+  /** What serving a file needs, by one prepared lookup (the hot path of many small files). */
+  private fileTarget(by: Principal | null, slug: string) {
+    const target = this.opts.datasets.hubFileTarget(by, slug);
+    if (target !== undefined) return target;
+    this.dataset(by, slug); // throws the answer for a dataset `by` may not read: 401 or 404
+    throw new DroverError("NOT_FOUND", `dataset '${slug}' does not exist`, { details: { field: "dataset" } });
+  }
+
   manifest(format: "hub" | "dsx", by: Principal | null, slug: string) {
     const { id, dataset } = this.dataset(by, slug);
     const version = `${dataset.manifestAt}:${dataset.files}:${dataset.bytes}`;
@@ -60,20 +68,21 @@ export class HubData {
 
   /** Streams one manifest file; NOT_FOUND for a path the manifest does not list. */
   async sendFile(request: FastifyRequest, reply: FastifyReply, by: Principal | null, slug: string, rawPath: string, cacheControl: string): Promise<void> {
-    const { id, dataset } = this.dataset(by, slug);
+    const target = this.fileTarget(by, slug);
     const path = filePathOf(rawPath);
-    const file = this.opts.datasets.manifestFile(id, path);
+    const file = this.opts.datasets.manifestFile(target.id, path);
     if (file === undefined) throw new DroverError("NOT_FOUND", `dataset '${slug}' has no file '${path}' in its manifest`, { details: { field: "path" } });
-    const { storage, release } = this.pool.acquire(dataset.storagePrefix);
+    const { storage, release } = this.pool.acquire(target.storagePrefix);
     releaseOnClose(reply, release);
     try {
       await sendObject(request, reply, await storage, path, {
         etag: `"${file.sha256}"`,
         size: file.size,
-        cacheControl: dataset.visibility === "public" ? cacheControl : `private, ${cacheControl}`,
+        cacheControl: target.visibility === "public" ? cacheControl : `private, ${cacheControl}`,
       });
     } catch (error) {
       clearObjectHeaders(reply);
+      if (error instanceof ObjectChangedError) throw new DroverError("INVALID_STATE", `'${path}' changed in storage since the manifest was computed: refresh the manifest`, { details: { field: "path" } });
       if (!isStorageError(error)) throw error;
       request.log.warn({ err: error, dataset: slug }, "hub read failed");
       if (error.kind === "NotFound") throw new DroverError("NOT_FOUND", `'${path}' is in the manifest but not in storage: refresh the manifest`, { details: { field: "path" } });

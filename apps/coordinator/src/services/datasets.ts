@@ -82,6 +82,7 @@ export class DatasetsServiceImpl implements DatasetsService {
     this.stmts = {
       manifestRows: c.prepare(`SELECT path, size, sha256, modified FROM dataset_files WHERE dataset_id = ? ORDER BY path`),
       manifestFile: c.prepare(`SELECT size, sha256 FROM dataset_files WHERE dataset_id = ? AND path = ?`),
+      fileTarget: c.prepare(`SELECT id, storage_prefix AS storagePrefix, visibility, owner FROM datasets WHERE slug = ?`),
       attributesOf: c.prepare(`SELECT key, type, value FROM item_attributes WHERE item_id = ? ORDER BY key`),
       upsertAttribute: c.prepare(
         `INSERT INTO item_attributes (item_id, key, type, value, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -409,6 +410,12 @@ export class DatasetsServiceImpl implements DatasetsService {
     const row = this.datasetRows(eq(datasets.slug, slug))[0];
     if (!row || !visible(by, row)) throw new DroverError("NOT_FOUND", `dataset '${slug}' does not exist`, { details: { field: "dataset" } });
     return { id: row.id, dataset: this.dataset(row) };
+  }
+
+  /** A readable dataset's id, storage prefix and visibility; undefined when `by` may not read it. */
+  hubFileTarget(by: Principal | null, slug: string): { id: number; storagePrefix: string; visibility: "private" | "public" } | undefined {
+    const row = this.stmts.fileTarget.get(slug) as { id: number; storagePrefix: string; visibility: "private" | "public"; owner: string } | undefined;
+    return row && visible(by, row) ? row : undefined;
   }
 
   /** The whole manifest in path order, as stored: for one JSON body. */
