@@ -41,6 +41,12 @@ export const CoordinatorConfigSchema = z.strictObject({
   crawlCompat: bool.default(false),
   /** What the Crawling@Home API hands out as the upload address (DROVER_CRAWL_UPLOAD_ADDRESS); default "". */
   crawlUploadAddress: z.string().max(4096).default(""),
+  /**
+   * Memory for the hub's cache of small dataset files (DROVER_HUB_CACHE_BYTES); default 256 MiB,
+   * 0 turns it off. Files up to 256 KiB are checked against their manifest sha256 when first
+   * read and then served from memory.
+   */
+  hubCacheBytes: int(0, 64 * 1024 ** 3).default(256 * 1024 * 1024),
 });
 
 export type CoordinatorConfigInput = z.input<typeof CoordinatorConfigSchema>;
@@ -64,6 +70,7 @@ export const COORDINATOR_ENV: Record<string, keyof CoordinatorConfigInput> = {
   DROVER_BODY_LIMIT: "bodyLimit",
   DROVER_CRAWL_COMPAT: "crawlCompat",
   DROVER_CRAWL_UPLOAD_ADDRESS: "crawlUploadAddress",
+  DROVER_HUB_CACHE_BYTES: "hubCacheBytes",
 };
 
 export class ConfigError extends Error {

@@ -80,7 +80,7 @@ export async function startCoordinator(config: CoordinatorConfig, options: Start
     : [];
   const authenticate = (t: string) => tokens.authenticate(t);
   // The dataset hub and its DSX Hub face: read-only, behind the same tokens.
-  const hub = new HubData({ datasets: services.datasets, authenticate });
+  const hub = new HubData({ datasets: services.datasets, authenticate, cacheBytes: config.hubCacheBytes });
   const app = buildServer({ services, authenticate, logLevel: config.logLevel, bodyLimit: config.bodyLimit, plugins: [hubRoutes(hub), dsxRoutes(hub), ...compat] });
   const stopReaper = startReaper(engine, config.reaperIntervalMs, app.log);
   const stopCheckpointer = dbFile === ":memory:" ? async () => {} : startCheckpointer(dbFile, 1000, (message) => app.log.warn({ message }, "WAL checkpoint failed; will try again"));

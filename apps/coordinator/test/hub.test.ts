@@ -157,14 +157,14 @@ describe("the dataset hub (/hub)", () => {
     expect(missing.status).toBe(404);
     // In the manifest but gone from storage: 404 with the fix in the message, no half answer.
     const storage = await openStorage(`${pathToFileURL(join(dir, "store")).href}/hubp/closed`);
-    await storage.delete("a.txt");
+    await storage.delete("dir/big.bin");
     // Rewritten behind the manifest's back with another size: refused, nothing sent.
     await storage.write("with space é.txt", "a longer text now");
     await storage.close();
     const changed = await get(t.coordinator.url, `/hub/datasets/closed/files/${encodeURIComponent("with space é.txt")}`, bearer(alice));
     expect(changed.status).toBe(409);
     expect(changed.json()).toMatchObject({ error: { code: "INVALID_STATE", message: expect.stringContaining("refresh the manifest") } });
-    const gone = await get(t.coordinator.url, "/hub/datasets/closed/files/a.txt", bearer(alice));
+    const gone = await get(t.coordinator.url, "/hub/datasets/closed/files/dir/big.bin", bearer(alice));
     expect(gone.status).toBe(404);
     expect(gone.headers.etag).toBeUndefined();
     expect(gone.json()).toMatchObject({ error: { message: expect.stringContaining("refresh the manifest") } });

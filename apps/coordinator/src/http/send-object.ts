@@ -17,27 +17,26 @@ export interface SendObjectOptions {
 }
 
 /**
- * Sends `key` of `storage` (which the caller keeps open until the reply closes: see
- * `releaseOnClose`). Storage errors before the first byte are thrown to the caller, to map
- * onto its API's statuses; after that, the connection is cut.
+ * Sends `key` of `source`: a storage (which the caller keeps open until the reply closes:
+ * see `releaseOnClose`), or the object's bytes already in hand. Storage errors before the
+ * first byte are thrown to the caller, to map onto its API's statuses; after that, the
+ * connection is cut.
  */
-export async function sendObject(request: FastifyRequest, reply: FastifyReply, storage: Storage, key: string, options: SendObjectOptions = {}): Promise<void> {
-  const abort = new AbortController();
-  reply.raw.on("close", () => {
-    if (!reply.raw.writableFinished) abort.abort();
-  });
+export async function sendObject(request: FastifyRequest, reply: FastifyReply, source: Storage | Buffer, key: string, options: SendObjectOptions = {}): Promise<void> {
+  const inHand = Buffer.isBuffer(source) ? source : undefined;
+  const storage = inHand === undefined ? (source as Storage) : undefined;
   if (options.etag !== undefined) {
     reply.header("etag", options.etag);
     if (etagMatches(request.headers["if-none-match"], options.etag)) return void reply.status(304).send();
   }
   if (options.cacheControl) reply.header("cache-control", options.cacheControl);
   reply.header("content-type", options.contentType ?? "application/octet-stream");
-  const canRange = storage.capabilities.rangeRead;
+  const canRange = storage === undefined || storage.capabilities.rangeRead;
   if (canRange) reply.header("accept-ranges", "bytes");
   // If-Range with another validator: the client's partial copy is stale, send it all.
   const ifRange = request.headers["if-range"];
   const rangeHeader = ifRange !== undefined && ifRange !== options.etag ? undefined : request.headers.range;
-  const size = options.size ?? (await storage.stat(key, { signal: abort.signal })).size;
+  const size = inHand?.length ?? options.size ?? (await storage!.stat(key)).size;
   const range = canRange ? parseRange(rangeHeader, size) : undefined;
   if (range === "unsatisfiable") {
     return void reply.status(416).header("content-range", `bytes */${size}`).type("text/plain; charset=utf-8").send("range not satisfiable");
@@ -52,14 +51,20 @@ export async function sendObject(request: FastifyRequest, reply: FastifyReply, s
     return void reply.raw.end();
   }
   if (length === 0) return void reply.send();
+  if (inHand !== undefined) return void reply.send(range === undefined ? inHand : inHand.subarray(range.offset, range.offset + length));
+  // Stop reading from storage when the client goes away mid-transfer.
+  const abort = new AbortController();
+  reply.raw.on("close", () => {
+    if (!reply.raw.writableFinished) abort.abort();
+  });
   const rangeOption = range === undefined ? {} : { range };
   if (length <= SMALL_OBJECT_BYTES) {
     // Small objects in one read: a stream per file costs more than the file.
-    const bytes = await storage.read(key, { signal: abort.signal, ...rangeOption });
+    const bytes = await storage!.read(key, { signal: abort.signal, ...rangeOption });
     if (bytes.length !== length) throw new ObjectChangedError(key, length, bytes.length);
     return void reply.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
-  const web = await storage.readStream(key, { signal: abort.signal, ...rangeOption });
+  const web = await storage!.readStream(key, { signal: abort.signal, ...rangeOption });
   return void reply.send(Readable.fromWeb(web as unknown as NodeWebStream<Uint8Array>));
 }
 

@@ -4,21 +4,28 @@
 import { DroverError, type Principal } from "@drover/protocol";
 import { isStorageError, StoragePool } from "@drover/storage";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { createHash } from "node:crypto";
 import type { DatasetsServiceImpl } from "../services/datasets.ts";
 import { clearObjectHeaders, etagMatches, ObjectChangedError, releaseOnClose, sendObject } from "../http/send-object.ts";
 import { filePathOf, principalOf, statusOf } from "./hub-request.ts";
 import { ManifestBodies, type ManifestBody } from "./manifest-bodies.ts";
+import { CACHEABLE_BYTES, ObjectCache } from "./object-cache.ts";
 
 export interface HubOptions {
   datasets: DatasetsServiceImpl;
   authenticate: (token: string) => Principal | null;
+  /** Memory for small files (0: none). */
+  cacheBytes: number;
 }
 
 /** What both HTTP faces of the hub (this one and the DSX Hub API) share. */
 export class HubData {
   readonly pool = new StoragePool({ idleCloseMs: 60_000 });
   readonly bodies = new ManifestBodies();
-  constructor(readonly opts: HubOptions) {}
+  readonly cache: ObjectCache;
+  constructor(readonly opts: HubOptions) {
+    this.cache = new ObjectCache(opts.cacheBytes);
+  }
 
   principal(request: FastifyRequest): Principal | null {
     return principalOf(request, this.opts.authenticate);
@@ -38,6 +45,27 @@ export class HubData {
       }
       throw error;
     }
+  }
+
+  /**
+   * A small file's bytes: from memory, or read whole from storage, checked against the
+   * manifest's size and sha256, and kept. A mismatch is the manifest's staleness, not data.
+   */
+  private async smallFile(storagePrefix: string, path: string, file: { size: number; sha256: string }): Promise<Buffer> {
+    const key = ObjectCache.key(storagePrefix, path, file.sha256);
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit;
+    const { storage, release } = this.pool.acquire(storagePrefix);
+    let bytes: Uint8Array;
+    try {
+      bytes = await (await storage).read(path);
+    } finally {
+      release();
+    }
+    const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (body.length !== file.size || createHash("sha256").update(body).digest("hex") !== file.sha256) throw new ObjectChangedError(path, file.size, body.length);
+    this.cache.set(key, body);
+    return body;
   }
 
   /** What serving a file needs, by one prepared lookup (the hot path of many small files). */
@@ -72,17 +100,18 @@ export class HubData {
     const path = filePathOf(rawPath);
     const file = this.opts.datasets.manifestFile(target.id, path);
     if (file === undefined) throw new DroverError("NOT_FOUND", `dataset '${slug}' has no file '${path}' in its manifest`, { details: { field: "path" } });
-    const { storage, release } = this.pool.acquire(target.storagePrefix);
-    releaseOnClose(reply, release);
+    const options = { etag: `"${file.sha256}"`, size: file.size, cacheControl: target.visibility === "public" ? cacheControl : `private, ${cacheControl}` };
     try {
-      await sendObject(request, reply, await storage, path, {
-        etag: `"${file.sha256}"`,
-        size: file.size,
-        cacheControl: target.visibility === "public" ? cacheControl : `private, ${cacheControl}`,
-      });
+      if (this.cache.enabled && file.size <= CACHEABLE_BYTES) {
+        await sendObject(request, reply, await this.smallFile(target.storagePrefix, path, file), path, options);
+        return;
+      }
+      const { storage, release } = this.pool.acquire(target.storagePrefix);
+      releaseOnClose(reply, release);
+      await sendObject(request, reply, await storage, path, options);
     } catch (error) {
       clearObjectHeaders(reply);
-      if (error instanceof ObjectChangedError) throw new DroverError("INVALID_STATE", `'${path}' changed in storage since the manifest was computed: refresh the manifest`, { details: { field: "path" } });
+      if (error instanceof ObjectChangedError) throw new DroverError("INVALID_STATE", `'${path}' differs in storage from its manifest entry (size or sha256): refresh the manifest`, { details: { field: "path" } });
       if (!isStorageError(error)) throw error;
       request.log.warn({ err: error, dataset: slug }, "hub read failed");
       if (error.kind === "NotFound") throw new DroverError("NOT_FOUND", `'${path}' is in the manifest but not in storage: refresh the manifest`, { details: { field: "path" } });

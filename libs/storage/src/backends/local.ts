@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream, type Dirent } from "node:fs";
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { createReadStream, readFile as readFileCallback, type Dirent } from "node:fs";
+import { copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -155,7 +155,7 @@ export function localDriver(options: LocalOptions): Driver {
 
     async read(key, range) {
       if (range === undefined) {
-        return readFile(pathOf(key)).catch((error: unknown) => {
+        return readWhole(pathOf(key)).catch((error: unknown) => {
           if (isMissing(error)) throw new StorageError("NotFound", `no object '${key}' in file://${root}`, { key, cause: error });
           throw error;
         });
@@ -251,4 +251,13 @@ export function localDriver(options: LocalOptions): Driver {
       return { key: toKey, size: s.size, modified: s.mtime };
     },
   };
+}
+
+/**
+ * fs.readFile with a callback: a third to a fifth of the CPU of fs/promises' readFile for
+ * small files (no FileHandle, fewer promise hops), which matters when a server reads
+ * thousands of them a second (the dataset hub).
+ */
+function readWhole(path: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => readFileCallback(path, (error, data) => (error ? reject(error) : resolve(data))));
 }
