@@ -36,7 +36,9 @@ function get(base: string, path: string, headers: Record<string, string> = {}, m
 }
 
 const sha = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
-const BIG = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
+// Over the hub's 256 KiB small-file limit: streamed from storage. The small ones come from
+// the verified memory cache after their first read.
+const BIG = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
 
 let t: TestCoordinator;
 let dir: string;
@@ -75,7 +77,7 @@ describe("the dataset hub (/hub)", () => {
     expect((anon.json() as { slug: string }[]).map((d) => d.slug)).toEqual(["open"]);
     expect(((await get(t.coordinator.url, "/hub/datasets", bearer(alice))).json() as { slug: string }[]).map((d) => d.slug)).toEqual(["closed", "open"]);
     expect(((await get(t.coordinator.url, "/hub/datasets", bearer(bob))).json() as { slug: string }[]).map((d) => d.slug)).toEqual(["open"]);
-    expect((await get(t.coordinator.url, "/hub/datasets/open")).json()).toMatchObject({ slug: "open", files: 3, bytes: 10 + 5000 + 7 });
+    expect((await get(t.coordinator.url, "/hub/datasets/open")).json()).toMatchObject({ slug: "open", files: 3, bytes: 10 + 300_000 + 7 });
   });
 
   it("refuses unauthorized access: no token on a private dataset is 401, a bad token 401, another user's dataset 404", async () => {
@@ -98,7 +100,7 @@ describe("the dataset hub (/hub)", () => {
     expect(first.status).toBe(200);
     const m = first.json() as { dataset: string; files: number; entries: { path: string; size: number; sha256: string }[] };
     expect(m.entries.map((e) => e.path)).toEqual(["a.txt", "dir/big.bin", "with space é.txt"]);
-    expect(m.entries[1]).toMatchObject({ size: 5000, sha256: sha(BIG) });
+    expect(m.entries[1]).toMatchObject({ size: 300_000, sha256: sha(BIG) });
     const etag = first.headers.etag as string;
     expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
     const again = await get(t.coordinator.url, "/hub/datasets/open/manifest", { "if-none-match": etag });
@@ -123,28 +125,34 @@ describe("the dataset hub (/hub)", () => {
     const whole = await get(t.coordinator.url, url);
     expect(whole.status).toBe(200);
     expect(whole.body.equals(BIG)).toBe(true);
-    expect(whole.headers).toMatchObject({ etag: `"${sha(BIG)}"`, "content-length": "5000", "accept-ranges": "bytes", "content-type": "application/octet-stream" });
+    expect(whole.headers).toMatchObject({ etag: `"${sha(BIG)}"`, "content-length": "300000", "accept-ranges": "bytes", "content-type": "application/octet-stream" });
     const part = await get(t.coordinator.url, url, { range: "bytes=100-199" });
     expect(part.status).toBe(206);
-    expect(part.headers["content-range"]).toBe("bytes 100-199/5000");
+    expect(part.headers["content-range"]).toBe("bytes 100-199/300000");
     expect(part.body.equals(BIG.subarray(100, 200))).toBe(true);
     const tail = await get(t.coordinator.url, url, { range: "bytes=-10" });
-    expect(tail.body.equals(BIG.subarray(4990))).toBe(true);
-    const past = await get(t.coordinator.url, url, { range: "bytes=6000-" });
+    expect(tail.body.equals(BIG.subarray(299_990))).toBe(true);
+    const past = await get(t.coordinator.url, url, { range: "bytes=600000-" });
     expect(past.status).toBe(416);
-    expect(past.headers["content-range"]).toBe("bytes */5000");
+    expect(past.headers["content-range"]).toBe("bytes */300000");
     // A partial copy of another version: If-Range does not match, so the whole file comes.
     const stale = await get(t.coordinator.url, url, { range: "bytes=100-199", "if-range": '"0000"' });
     expect(stale.status).toBe(200);
-    expect(stale.body.length).toBe(5000);
+    expect(stale.body.length).toBe(300_000);
     const fresh = await get(t.coordinator.url, url, { range: "bytes=100-199", "if-range": `"${sha(BIG)}"` });
     expect(fresh.status).toBe(206);
     expect((await get(t.coordinator.url, url, { "if-none-match": `"${sha(BIG)}"` })).status).toBe(304);
     const head = await get(t.coordinator.url, url, {}, "HEAD");
     expect(head.status).toBe(200);
-    expect(head.headers["content-length"]).toBe("5000");
+    expect(head.headers["content-length"]).toBe("300000");
     expect(head.body.length).toBe(0);
     expect((await get(t.coordinator.url, `/hub/datasets/open/files/${encodeURIComponent("with space é.txt")}`)).body.toString()).toBe("unicode");
+    // A small file from the memory cache honours ranges and validators the same way.
+    const small = await get(t.coordinator.url, "/hub/datasets/open/files/a.txt", { range: "bytes=6-" });
+    expect(small.status).toBe(206);
+    expect(small.body.toString()).toBe("open");
+    expect(small.headers["content-range"]).toBe("bytes 6-9/10");
+    expect((await get(t.coordinator.url, "/hub/datasets/open/files/a.txt", { "if-none-match": `"${sha("hello open")}"` })).status).toBe(304);
   });
 
   it("refuses paths that try to leave the dataset (400) and files not in the manifest (404)", async () => {
@@ -186,7 +194,7 @@ describe("the DSX Hub API (/dsx)", () => {
     const manifest = (await get(t.coordinator.url, "/dsx/manifest/open", bearer(bob))).json();
     expect(manifest).toEqual([
       { path: "a.txt", size: 10, hash: sha("hello open") },
-      { path: "dir/big.bin", size: 5000, hash: sha(BIG) },
+      { path: "dir/big.bin", size: 300_000, hash: sha(BIG) },
       { path: "with space é.txt", size: 7, hash: sha("unicode") },
     ]);
     const unknown = await get(t.coordinator.url, "/dsx/manifest/nope", bearer(bob));
