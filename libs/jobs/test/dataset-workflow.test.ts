@@ -4,7 +4,7 @@
 // apps/cli/test/datasets-run-e2e.test.ts.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStorage } from "@drover/storage";
@@ -55,6 +55,22 @@ describe("runWorkflow", () => {
     } finally {
       delete process.env["DROVER_SNAKEMAKE"];
     }
+  });
+
+  it("runs a Snakefile with snakemake --cores N in the dataset's directory", async () => {
+    const data = join(root, "sm-data");
+    await mkdir(data, { recursive: true });
+    await writeFile(join(data, "data.csv"), "a\nb\nc\n");
+    const snakefile = await script(
+      "Snakefile",
+      'rule all:\n    input: "count.txt"\n\nrule count:\n    input: "data.csv"\n    output: "count.txt"\n    threads: 8\n    shell: "wc -l < {input} > {output}; echo threads={threads}"\n',
+    );
+    const lines: string[] = [];
+    const out = await runWorkflow({ ...base, kind: "snakemake", scriptPath: snakefile, cwd: data, cores: 2, onLine: (l) => lines.push(l) });
+    expect(out.exitCode, out.stderrTail).toBe(0);
+    expect((await readFile(join(data, "count.txt"), "utf8")).trim()).toBe("3");
+    // Snakemake caps a rule's threads at --cores.
+    expect(lines).toContain("threads=2");
   });
 
   it("an abort kills the whole process group, children included", async () => {
