@@ -37,6 +37,16 @@ describe("dataset runs", () => {
     expect(await failureOf(bob.datasets.run.mutate({ datasets: ["wrens"] }))).toMatchObject({ code: "NOT_FOUND", message: expect.stringContaining("datasets.0") });
     expect(await failureOf(bob.datasets.run.mutate({ datasets: ["cod", "sky"] }))).toMatchObject({ code: "FORBIDDEN" });
     expect(await failureOf(alice.datasets.run.mutate({ project: "birds", datasets: ["sky"] }))).toMatchObject({ code: "INVALID_INPUT", message: expect.stringContaining("project 'open'") });
+    // A dataset.workflow job Bob submits by hand for Alice's dataset is refused when it starts:
+    // it reads nothing, runs nothing and leaves her dataset as it was.
+    const { id: sneaky } = await bob.jobs.submit.mutate({ type: "dataset.workflow", queue: "dataset.workflow:birds", payload: { dataset: "wrens" } });
+    const w = await t.worker(["dataset.workflow"]);
+    const [lease] = await w.client.leases.acquire.mutate({ workerId: w.workerId, types: ["dataset.workflow"], max: 1 });
+    expect(lease!.jobId).toBe(sneaky);
+    expect(await failureOf(w.client.workflow.start.mutate({ lease: ref(lease!), diagnostics }))).toMatchObject({ code: "FORBIDDEN", message: expect.stringContaining("not queued by the owner") });
+    expect(await failureOf(w.client.workflow.files.query({ lease: ref(lease!) }))).toMatchObject({ code: "FORBIDDEN" });
+    expect(await alice.datasets.get.query({ dataset: "wrens" })).toMatchObject({ status: "unprocessed", jobId: null });
+    await w.client.leases.fail.mutate({ workerId: w.workerId, leases: [{ ...ref(lease!), error: { message: "refused" }, retryable: false }] });
     // Bob's "everything" is his own datasets only.
     expect((await bob.datasets.run.mutate({})).queued.map((q) => q.dataset)).toEqual(["cod"]);
 

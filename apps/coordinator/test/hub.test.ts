@@ -75,6 +75,9 @@ describe("the dataset hub (/hub)", () => {
     const anon = await get(t.coordinator.url, "/hub/datasets");
     expect(anon.status).toBe(200);
     expect((anon.json() as { slug: string }[]).map((d) => d.slug)).toEqual(["open"]);
+    // Where it is stored is said to token holders only.
+    expect((anon.json() as { storagePrefix: string }[])[0]!.storagePrefix).toBe("");
+    expect(((await get(t.coordinator.url, "/hub/datasets", bearer(bob))).json() as { storagePrefix: string }[])[0]!.storagePrefix).toMatch(/^file:/);
     expect(((await get(t.coordinator.url, "/hub/datasets", bearer(alice))).json() as { slug: string }[]).map((d) => d.slug)).toEqual(["closed", "open"]);
     expect(((await get(t.coordinator.url, "/hub/datasets", bearer(bob))).json() as { slug: string }[]).map((d) => d.slug)).toEqual(["open"]);
     expect((await get(t.coordinator.url, "/hub/datasets/open")).json()).toMatchObject({ slug: "open", files: 3, bytes: 10 + 300_000 + 7 });
@@ -172,6 +175,8 @@ describe("the dataset hub (/hub)", () => {
     const changed = await get(t.coordinator.url, `/hub/datasets/closed/files/${encodeURIComponent("with space é.txt")}`, bearer(alice));
     expect(changed.status).toBe(409);
     expect(changed.json()).toMatchObject({ error: { code: "INVALID_STATE", message: expect.stringContaining("refresh the manifest") } });
+    // A client with a current copy still gets its 304.
+    expect((await get(t.coordinator.url, "/hub/datasets/closed/files/dir/big.bin", { ...bearer(alice), "if-none-match": `"${sha(BIG)}"` })).status).toBe(304);
     const gone = await get(t.coordinator.url, "/hub/datasets/closed/files/dir/big.bin", bearer(alice));
     expect(gone.status).toBe(404);
     expect(gone.headers.etag).toBeUndefined();

@@ -1,6 +1,7 @@
 import type { JobType, SpawnJob } from "@drover/jobs";
 import { createDroverClient, DATASET_WORKFLOW_TYPE, droverErrorCode, MAX_JSON_BYTES, projectQueue, type DroverClient, type JobError, type Lease } from "@drover/protocol";
 import { tmpdir } from "node:os";
+import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import pino, { type Logger } from "pino";
 import type { WorkerConfig } from "./config.ts";
@@ -88,7 +89,8 @@ export class Worker {
     const unknown = this.typeNames.filter((n) => !this.types.has(n));
     if (unknown.length) throw new Error(`types: no plugin defines ${unknown.join(", ")} (loaded: ${[...this.types.keys()].join(", ")})`);
     if (this.typeNames.length === 0) throw new Error("types: this worker would lease nothing");
-    this.workRoot = config.workDir ?? tmpdir();
+    // Absolute: plugins compare resolved paths against their work dir.
+    this.workRoot = resolve(config.workDir ?? tmpdir());
     this.hooks = {
       onDown: (error) => this.log.warn({ err: (error as Error).message }, "coordinator unreachable; retrying with backoff, running jobs go on"),
       onUp: () => this.log.info("coordinator reachable again"),
@@ -337,7 +339,8 @@ export class Worker {
       for (const ref of out.cancelled) this.running.get(ref.leaseId)?.end("cancelled");
     } catch (error) {
       // Put the log lines back so they go with the next beat; try again soon.
-      for (const [i, j] of jobs.entries()) j.logs.unshift(...(items[i]!.logs ?? []));
+      // At most MAX_LOG_LINES stay pending (the protocol's limit per lease): the oldest go.
+      for (const [i, j] of jobs.entries()) j.logs = [...(items[i]!.logs ?? []), ...j.logs].slice(-MAX_LOG_LINES);
       const code = droverErrorCode(error);
       if (code && code !== "UNAVAILABLE") {
         // The coordinator answered and refused: not an outage. A revoked token or a reset
@@ -393,11 +396,14 @@ const reportBytes = new WeakMap<object, number>();
 /** Log bytes an outcome carries at most; older lines of a chatty last stretch are dropped. */
 const OUTCOME_LOG_BYTES = 1024 * 1024;
 
-/** The last lines of `lines` that fit in `max` bytes, with a note of what was dropped. */
+/** Log lines one heartbeat or outcome may carry (the protocol's limit). */
+const MAX_LOG_LINES = 1000;
+
+/** The last lines of `lines` that fit in `max` bytes and MAX_LOG_LINES, with a note of what was dropped. */
 function lastLines(lines: string[], max: number): string[] {
   let bytes = 0;
   let from = lines.length;
-  while (from > 0 && bytes + Buffer.byteLength(lines[from - 1]!) <= max) bytes += Buffer.byteLength(lines[--from]!);
+  while (from > 0 && lines.length - from < MAX_LOG_LINES - 1 && bytes + Buffer.byteLength(lines[from - 1]!) <= max) bytes += Buffer.byteLength(lines[--from]!);
   return from === 0 ? lines : [`(${from} earlier log lines dropped)`, ...lines.slice(from)];
 }
 

@@ -77,6 +77,12 @@ beforeAll(async () => {
   const priv = await openStorage(`${root}/p/priv`);
   await priv.write("secret.txt", "secret");
   await priv.close();
+  await t.admin.datasets.add.mutate({ project: "p", slug: "twins", visibility: "public" });
+  const twins = await openStorage(`${root}/p/twins`);
+  for (const name of ["a.txt", "b.txt", "c.txt"]) await twins.write(name, "same bytes");
+  for (const name of ["empty-1", "empty-2"]) await twins.write(name, "");
+  await twins.close();
+  await t.admin.datasets.refreshManifest.mutate({ dataset: "twins" });
   await t.admin.datasets.refreshManifest.mutate({ dataset: "pub" });
   await t.admin.datasets.refreshManifest.mutate({ dataset: "priv" });
   proxy = new CuttingProxy(new URL(t.coordinator.url));
@@ -93,11 +99,11 @@ const cacheDir = () => mkdtemp(join(dir, "cache-"));
 describe("DatasetHubClient", () => {
   it("lists datasets and reads manifests: public without a token, private with one; the manifest is cached and revalidated", async () => {
     const anon = new DatasetHubClient({ url: t.coordinator.url, cacheDir: await cacheDir() });
-    expect((await anon.listDatasets()).map((d) => d.slug)).toEqual(["pub"]);
+    expect((await anon.listDatasets()).map((d) => d.slug)).toEqual(["pub", "twins"]);
     await expect(anon.getManifest("priv")).rejects.toMatchObject({ code: "UNAUTHENTICATED", status: 401 });
     const cache = await cacheDir();
     const rita = new DatasetHubClient({ url: proxyUrl, token, cacheDir: cache });
-    expect((await rita.listDatasets()).map((d) => d.slug)).toEqual(["priv", "pub"]);
+    expect((await rita.listDatasets()).map((d) => d.slug)).toEqual(["priv", "pub", "twins"]);
     const m = await rita.getManifest("pub");
     expect(m.entries.map((e) => [e.path, e.size, e.sha256])).toEqual([
       ["big.bin", BIG.length, sha(BIG)],
@@ -157,6 +163,40 @@ describe("DatasetHubClient", () => {
     const paths = await Promise.all(Array.from({ length: 10 }, () => client.getFile("pub", "big.bin")));
     expect(new Set(paths).size).toBe(1);
     expect(proxy.fileRequests).toHaveLength(1);
+  });
+
+  it("files with the same bytes (empty ones too) download side by side, each whole", async () => {
+    const cache = await cacheDir();
+    const client = new DatasetHubClient({ url: proxyUrl, cacheDir: cache });
+    const paths = await client.downloadDataset("twins", { concurrency: 5 });
+    expect(paths).toHaveLength(5);
+    for (const name of ["a.txt", "b.txt", "c.txt"]) expect(await readFile(join(cache, "twins", name), "utf8")).toBe("same bytes");
+    for (const name of ["empty-1", "empty-2"]) expect(await readFile(join(cache, "twins", name), "utf8")).toBe("");
+  });
+
+  it("after the manifest changes, a cached file with the old bytes is fetched again", async () => {
+    const cache = await cacheDir();
+    const client = new DatasetHubClient({ url: proxyUrl, cacheDir: cache });
+    const local = await client.getFile("twins", "c.txt");
+    const storage = await openStorage(`${root}/p/twins`);
+    await storage.write("c.txt", "new bytes!");
+    await storage.close();
+    await t.admin.datasets.refreshManifest.mutate({ dataset: "twins" });
+    // The client keeps the manifest it has until asked again.
+    expect(await readFile(await client.getFile("twins", "c.txt"), "utf8")).toBe("same bytes");
+    await client.getManifest("twins");
+    expect(await client.getFile("twins", "c.txt")).toBe(local);
+    expect(await readFile(local, "utf8")).toBe("new bytes!");
+  });
+
+  it("clearing the whole cache leaves what is not the cache's (a cache dir shared with other files)", async () => {
+    const cache = await cacheDir();
+    await writeFile(join(cache, "notes.txt"), "mine");
+    const client = new DatasetHubClient({ url: proxyUrl, cacheDir: cache });
+    await client.getFile("pub", "images/a.jpg");
+    expect(await client.clearCache()).toBeGreaterThan(0);
+    expect(await readFile(join(cache, "notes.txt"), "utf8")).toBe("mine");
+    expect(existsSync(join(cache, "pub"))).toBe(false);
   });
 
   it("downloads a dataset by glob or file list with progress; clears and sizes the cache", async () => {

@@ -102,6 +102,11 @@ export class HubData {
     if (file === undefined) throw new DroverError("NOT_FOUND", `dataset '${slug}' has no file '${path}' in its manifest`, { details: { field: "path" } });
     const options = { etag: `"${file.sha256}"`, size: file.size, cacheControl: target.visibility === "public" ? cacheControl : `private, ${cacheControl}` };
     try {
+      // A client whose copy is current needs no bytes, whether or not storage still has them.
+      if (etagMatches(request.headers["if-none-match"], options.etag)) {
+        reply.header("etag", options.etag).header("cache-control", options.cacheControl);
+        return void reply.status(304).send();
+      }
       if (this.cache.enabled && file.size <= CACHEABLE_BYTES) {
         await sendObject(request, reply, await this.smallFile(target.storagePrefix, path, file), path, options);
         return;
@@ -118,6 +123,11 @@ export class HubData {
       throw new DroverError("UNAVAILABLE", `the dataset's storage could not be read (${error.kind})`);
     }
   }
+}
+
+/** Without a token, where a dataset is stored (bucket names, server paths) is not said. */
+function forCaller<D extends { storagePrefix: string }>(by: Principal | null, dataset: D): D {
+  return by === null ? { ...dataset, storagePrefix: "" } : dataset;
 }
 
 function errorParts(error: unknown): { status: number; code: string; message: string } {
@@ -145,12 +155,14 @@ export function hubRoutes(hub: HubData): FastifyPluginAsync {
     app.addHook("onClose", async () => hub.pool.close());
 
     app.get("/hub/datasets", async (request, reply) => {
-      const list = hub.opts.datasets.hubDatasets(hub.principal(request));
+      const by = hub.principal(request);
+      const list = hub.opts.datasets.hubDatasets(by).map((d) => forCaller(by, d));
       return reply.header("cache-control", "no-cache").send(list);
     });
 
     app.get<{ Params: { dataset: string } }>("/hub/datasets/:dataset", async (request, reply) => {
-      return reply.header("cache-control", "no-cache").send(hub.dataset(hub.principal(request), request.params.dataset).dataset);
+      const by = hub.principal(request);
+      return reply.header("cache-control", "no-cache").send(forCaller(by, hub.dataset(by, request.params.dataset).dataset));
     });
 
     app.get<{ Params: { dataset: string } }>("/hub/datasets/:dataset/manifest", async (request, reply) => {

@@ -27,6 +27,8 @@ export interface RunnableDataset {
   owner: string;
   manifestAt: number | null;
   status: "unprocessed" | "running" | "completed" | "failed";
+  /** The job of its latest run, queued by someone allowed to (datasets.run). */
+  jobId: number | null;
 }
 
 /** What the runs need from the datasets service: lookups with its visibility rules. */
@@ -47,6 +49,7 @@ interface LeasedJob {
   type: string;
   payload: string;
   workerId: string | null;
+  createdBy: string | null;
 }
 
 interface RunRow {
@@ -84,7 +87,7 @@ export class DatasetRuns {
     this.inserter = new JobInserter(state);
     const c = state.db.$client;
     this.stmts = {
-      job: c.prepare(`SELECT id, status, attempts, lease_id AS leaseId, type, payload, worker_id AS workerId FROM jobs WHERE id = ?`),
+      job: c.prepare(`SELECT id, status, attempts, lease_id AS leaseId, type, payload, worker_id AS workerId, created_by AS createdBy FROM jobs WHERE id = ?`),
       setJob: c.prepare(`UPDATE datasets SET job_id = ?, updated_at = ? WHERE id = ?`),
       runOf: c.prepare(`SELECT id, state FROM dataset_runs WHERE job_id = ? AND attempt = ?`),
       insertRun: c.prepare(
@@ -161,6 +164,14 @@ export class DatasetRuns {
     const slug = (JSON.parse(job.payload) as { dataset?: unknown }).dataset;
     const dataset = typeof slug === "string" ? this.lookups.bySlug(slug) : undefined;
     if (!dataset) throw new DroverError("NOT_FOUND", `dataset ${JSON.stringify(slug)} of job ${job.id} does not exist`, { details: { field: "payload.dataset" } });
+    // Anyone may submit a dataset.workflow job naming any dataset; only a run its owner
+    // submitted, or one queued through datasets.run (which checks who may change it), may
+    // read the dataset, run its project's workflow and write its manifest.
+    if (job.createdBy !== dataset.owner && dataset.jobId !== job.id) {
+      throw new DroverError("FORBIDDEN", `job ${job.id} was not queued by the owner of dataset '${dataset.slug}' (queue runs with datasets.run)`, {
+        details: { field: "payload.dataset" },
+      });
+    }
     return { job, dataset };
   }
 

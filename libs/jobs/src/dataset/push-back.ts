@@ -25,9 +25,11 @@ export async function pushBack(
   manifest: Map<string, ManifestEntry>,
   options: { concurrency: number; signal: AbortSignal; onFile?: (done: number, total: number) => void },
 ): Promise<PushBackResult> {
-  const local = (await walkLocalTree(dir, options.signal)).filter((f) => !RUN_FILES.has(f.rel) && !STATE_DIRS.some((d) => f.rel.startsWith(d)));
-  const present = new Set(local.map((f) => f.rel));
+  const all = await walkLocalTree(dir, options.signal);
+  // Deleted = in the manifest, gone from the directory; the run's own files are never pushed.
+  const present = new Set(all.map((f) => f.rel));
   const deleted = [...manifest.keys()].filter((p) => !present.has(p)).sort();
+  const local = all.filter((f) => !RUN_FILES.has(f.rel) && !STATE_DIRS.some((d) => f.rel.startsWith(d)));
   const uploaded: string[] = [];
   let uploadedBytes = 0;
   let done = 0;

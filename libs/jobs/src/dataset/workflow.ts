@@ -5,12 +5,13 @@
 import { availableParallelism } from "node:os";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { LeaseRef, WorkflowStartOutput } from "@drover/protocol";
+import { droverErrorCode, type LeaseRef, type WorkflowStartOutput } from "@drover/protocol";
 import { openStorage } from "@drover/storage";
 import { defineJobType, type JobContext } from "../define.ts";
+import { NonRetryableError } from "../errors.ts";
 import { collectDiagnostics } from "./diagnostics.ts";
 import { fetchFiles, readManifest } from "./fetch-files.ts";
-import { pushBack } from "./push-back.ts";
+import { pushBack, RUN_FILES } from "./push-back.ts";
 import { runWorkflow, STDERR_TAIL_CHARS, workflowCommands, WorkflowFailedError } from "./run-workflow.ts";
 import { datasetWorkflowSpec, type DatasetWorkflowPayload, type DatasetWorkflowResult } from "./workflow.spec.ts";
 
@@ -32,10 +33,14 @@ export const datasetWorkflowJob = defineJobType({
     const api = ctx.coordinator.workflow;
     const { signal } = ctx;
     const cmds = workflowCommands();
-    const started: WorkflowStartOutput = await api.start.mutate(
-      { lease, diagnostics: await collectDiagnostics(ctx.workDir, { bash: cmds.bash, snakemake: cmds.snakemake }) },
-      { signal },
-    );
+    const started: WorkflowStartOutput = await api.start
+      .mutate({ lease, diagnostics: await collectDiagnostics(ctx.workDir, { bash: cmds.bash, snakemake: cmds.snakemake }) }, { signal })
+      .catch((error: unknown) => {
+        // Not allowed, or no such dataset: another attempt would be refused the same way.
+        const code = droverErrorCode(error);
+        if (code === "FORBIDDEN" || code === "NOT_FOUND") throw new NonRetryableError((error as Error).message, { code });
+        throw error;
+      });
     const { dataset, project } = started;
     const cores = ctx.payload.cores ?? availableParallelism();
     const durationsMs = { setup: 0, workflow: 0, upload: 0 };
@@ -52,6 +57,13 @@ export const datasetWorkflowJob = defineJobType({
       const dataDir = join(ctx.workDir, "data");
       await mkdir(dataDir, { recursive: true });
       const manifest = await readManifest(ctx.coordinator, lease, signal);
+      for (const name of RUN_FILES) {
+        if (manifest.has(name)) {
+          throw new NonRetryableError(`dataset '${dataset.slug}' has a file '${name}': that name is reserved for the file the run writes beside the dataset's files; rename it`, {
+            code: "DATASET_RESERVED_NAME",
+          });
+        }
+      }
       ctx.log(`setup: fetching ${manifest.size} files of dataset '${dataset.slug}' from ${dataset.storagePrefix}`);
       const fetched = await fetchFiles(storage, manifest, dataDir, {
         concurrency: TRANSFER_CONCURRENCY,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { join, resolve, sep } from "node:path";
 import { HubError } from "./errors.ts";
 
@@ -8,7 +9,8 @@ const META = ".drover-hub";
  * Where things go in a hub cache directory:
  * - `<cache>/<dataset>/<path>`: verified files, as the DSX Hub SDK kept them;
  * - `<cache>/.drover-hub/manifests/<dataset>.json`: the manifest with its ETag;
- * - `<cache>/.drover-hub/partial/<dataset>/<sha256>`: interrupted downloads, resumed with Range.
+ * - `<cache>/.drover-hub/partial/<dataset>/<hash of path>-<sha256>`: interrupted downloads,
+ *   resumed with Range.
  */
 export class CacheLayout {
   readonly root: string;
@@ -37,13 +39,19 @@ export class CacheLayout {
     return join(this.root, META, "partial", checkSlug(dataset));
   }
 
-  partial(dataset: string, sha256: string): string {
-    return join(this.partialDir(dataset), sha256);
+  /** One partial file per (path, content): two files with the same bytes never share one. */
+  partial(dataset: string, path: string, sha256: string): string {
+    return join(this.partialDir(dataset), `${createHash("sha256").update(path).digest("hex").slice(0, 32)}-${sha256}`);
   }
 
   meta(): string {
     return join(this.root, META);
   }
+}
+
+/** Whether a directory entry of the cache root can be a dataset's cache. */
+export function isSlug(name: string): boolean {
+  return /^[a-z0-9][a-z0-9_-]{0,99}$/.test(name);
 }
 
 function checkSlug(dataset: string): string {

@@ -4,7 +4,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import picomatch from "picomatch";
-import { CacheLayout, checkPath, urlPath } from "./cache-layout.ts";
+import { CacheLayout, checkPath, isSlug, urlPath } from "./cache-layout.ts";
 import { errorOf, HubError } from "./errors.ts";
 import { fetchVerified, stampOf } from "./fetch-verified.ts";
 
@@ -71,10 +71,12 @@ export class DatasetHubClient {
   private readonly layout: CacheLayout;
   /** Manifests this client has fetched or revalidated, by dataset. */
   private readonly manifests = new Map<string, { manifest: Manifest; byPath: Map<string, ManifestEntry> }>();
-  /** Cached files already verified by hash, by local path → stamp. */
+  /** Cached files already verified by hash, by local path → `stamp:sha256` (a new manifest sha re-checks). */
   private readonly verified = new Map<string, string>();
   /** Downloads in flight, by local path: single-flight. */
   private readonly inFlight = new Map<string, Promise<string>>();
+  /** Byte listeners of the callers waiting on each download. */
+  private readonly onBytes = new Map<string, Set<(delta: number) => void>>();
 
   constructor(options: DatasetHubClientOptions) {
     this.base = `${options.url.replace(/\/+$/, "")}/hub`;
@@ -135,10 +137,10 @@ export class DatasetHubClient {
   private async cachedOk(local: string, entry: ManifestEntry): Promise<boolean> {
     const stamp = await stampOf(local);
     if (stamp === undefined) return false;
-    if (this.verified.get(local) === stamp) return true;
+    if (this.verified.get(local) === `${stamp}:${entry.sha256}`) return true;
     const { size, sha256 } = await hashFile(local);
     if (size === entry.size && sha256 === entry.sha256) {
-      this.verified.set(local, stamp);
+      this.verified.set(local, `${stamp}:${entry.sha256}`);
       return true;
     }
     // Corrupt, truncated or from another version: never returned, fetched again.
@@ -151,28 +153,35 @@ export class DatasetHubClient {
   async getFile(dataset: string, path: string, options: { signal?: AbortSignal; onBytes?: (delta: number) => void } = {}): Promise<string> {
     const entry = await this.entry(dataset, path);
     const local = this.layout.file(dataset, path);
-    const running = this.inFlight.get(local);
-    if (running) return running;
-    const work = (async () => {
-      if (await this.cachedOk(local, entry)) return local;
-      await fetchVerified(
-        `${this.base}/datasets/${encodeURIComponent(dataset)}/files/${urlPath(path)}`,
-        this.headers,
-        this.layout.partial(dataset, entry.sha256),
-        local,
-        entry,
-        options,
-      );
-      const stamp = await stampOf(local);
-      if (stamp) this.verified.set(local, stamp);
-      return local;
-    })();
-    this.inFlight.set(local, work);
-    try {
-      return await work;
-    } finally {
-      this.inFlight.delete(local);
+    // One download per file, shared by every caller; each caller's own signal only stops its
+    // own wait (the download goes on for the others, and for the cache).
+    let work = this.inFlight.get(local);
+    if (work === undefined) {
+      const started = (async () => {
+        if (await this.cachedOk(local, entry)) return local;
+        await fetchVerified(
+          `${this.base}/datasets/${encodeURIComponent(dataset)}/files/${urlPath(path)}`,
+          this.headers,
+          this.layout.partial(dataset, path, entry.sha256),
+          local,
+          entry,
+          { onBytes: (n) => this.onBytes.get(local)?.forEach((f) => f(n)) },
+        );
+        const stamp = await stampOf(local);
+        if (stamp) this.verified.set(local, `${stamp}:${entry.sha256}`);
+        return local;
+      })().finally(() => {
+        this.inFlight.delete(local);
+        this.onBytes.delete(local);
+      });
+      this.inFlight.set(local, (work = started));
     }
+    if (options.onBytes) {
+      const listeners = this.onBytes.get(local) ?? new Set();
+      listeners.add(options.onBytes);
+      this.onBytes.set(local, listeners);
+    }
+    return options.signal ? untilAborted(work, options.signal) : work;
   }
 
   /** The file's bytes, verified by sha256; from the cache when it holds a good copy, else from the hub without writing to disk. */
@@ -226,9 +235,16 @@ export class DatasetHubClient {
     return out;
   }
 
-  /** Removes a dataset's cache (files, manifest, partial downloads), or all of it; returns the bytes freed. */
+  /**
+   * Removes a dataset's cache (files, manifest, partial downloads), or every dataset's;
+   * returns the bytes freed. Only what the cache put there goes: with `cacheDir: "."`, other
+   * files and folders whose names are not dataset slugs stay.
+   */
   async clearCache(dataset?: string): Promise<number> {
-    const targets = dataset === undefined ? [this.layout.root] : [this.layout.datasetDir(dataset), this.layout.manifest(dataset), this.layout.partialDir(dataset)];
+    const targets =
+      dataset !== undefined
+        ? [this.layout.datasetDir(dataset), this.layout.manifest(dataset), this.layout.partialDir(dataset)]
+        : [this.layout.meta(), ...(await readdir(this.layout.root, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory() && isSlug(e.name)).map((e) => join(this.layout.root, e.name))];
     let freed = 0;
     for (const t of targets) {
       freed += await sizeOf(t);
@@ -240,9 +256,14 @@ export class DatasetHubClient {
     return freed;
   }
 
-  /** Bytes the cache holds for a dataset (files, manifest, partial downloads), or in all. */
+  /** Bytes the cache holds for a dataset (files, manifest, partial downloads), or for all datasets. */
   async getCacheSize(dataset?: string): Promise<number> {
-    if (dataset === undefined) return sizeOf(this.layout.root);
+    if (dataset === undefined) {
+      const dirs = (await readdir(this.layout.root, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory() && isSlug(e.name));
+      let total = await sizeOf(this.layout.meta());
+      for (const d of dirs) total += await sizeOf(join(this.layout.root, d.name));
+      return total;
+    }
     return (await sizeOf(this.layout.datasetDir(dataset))) + (await sizeOf(this.layout.manifest(dataset))) + (await sizeOf(this.layout.partialDir(dataset)));
   }
 }
@@ -255,6 +276,19 @@ async function hashFile(path: string): Promise<{ size: number; sha256: string }>
     size += chunk.length;
   }
   return { size, sha256: hash.digest("hex") };
+}
+
+/** Resolves like `work`, or rejects when `signal` aborts first (the work itself goes on). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => (signal.removeEventListener("abort", onAbort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener("abort", onAbort), reject(e as Error)),
+    );
+  });
 }
 
 /** Bytes of regular files under `path` (or of the file itself); 0 when missing. */
