@@ -1,12 +1,14 @@
 // The dataset hub's HTTP routes and the DSX Hub API, over a real coordinator and real
 // file:// storage. Requests go through node:http with the path exactly as written, since
 // fetch would normalize `..` away before the server could refuse it.
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { openStorage } from "@drover/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, startTestCoordinator, type TestCoordinator } from "./helpers.ts";
@@ -184,7 +186,53 @@ describe("the dataset hub (/hub)", () => {
   });
 });
 
+/**
+ * The DSX Hub SDK's calls, made the way its `DatasetHubClient` makes them: Python `requests`
+ * with a bearer key, `stream=True` and `iter_content(8192)` for files, paths put into the URL
+ * as they are. (The SDK itself is not vendored here; its client is a thin layer over these.)
+ */
+const DSX_CLIENT = String.raw`
+import hashlib, json, os, requests
+base = os.environ["BASE"].rstrip("/")
+headers = {"Authorization": f"Bearer {os.environ['KEY']}"}
+out = {}
+r = requests.get(f"{base}/datasets", headers=headers); r.raise_for_status(); out["datasets"] = r.json()
+r = requests.get(f"{base}/manifest/open", headers=headers); r.raise_for_status(); manifest = r.json()
+out["paths"] = [e["path"] for e in manifest]
+ok = []
+for e in manifest:
+    r = requests.get(f"{base}/file/open/{e['path']}", headers=headers, stream=True); r.raise_for_status()
+    data = b"".join(r.iter_content(8192))
+    ok.append(len(data) == e["size"] and hashlib.sha256(data).hexdigest() == e["hash"])
+out["files_ok"] = ok
+out["no_key"] = requests.get(f"{base}/datasets").status_code
+out["bad_key"] = requests.get(f"{base}/datasets", headers={"Authorization": "Bearer not-a-drover-token-at-all"}).status_code
+out["unknown"] = requests.get(f"{base}/manifest/nope", headers=headers).status_code
+# requests removes a plain ".." itself; encoded, it reaches the server, which refuses it.
+out["traversal"] = requests.get(f"{base}/file/open/%2E%2E/closed/a.txt", headers=headers).status_code
+out["missing"] = requests.get(f"{base}/file/open/missing.txt", headers=headers).status_code
+out["health"] = requests.get(f"{base}/health").json()
+print(json.dumps(out))
+`;
+
 describe("the DSX Hub API (/dsx)", () => {
+  it("works for a Python requests client making the DSX SDK's calls", async () => {
+    // Asynchronously: the coordinator answering it runs in this process.
+    const { stdout } = await promisify(execFile)(process.env["DROVER_TEST_PYTHON"] ?? "python3", ["-c", DSX_CLIENT], { env: { ...process.env, BASE: `${t.coordinator.url}/dsx`, KEY: bob }, encoding: "utf8" });
+    const out = JSON.parse(stdout) as Record<string, unknown>;
+    expect(out).toEqual({
+      datasets: ["open"],
+      paths: ["a.txt", "dir/big.bin", "with space é.txt"],
+      files_ok: [true, true, true],
+      no_key: 401,
+      bad_key: 401,
+      unknown: 404,
+      traversal: 400,
+      missing: 404,
+      health: { status: "ok" },
+    });
+  });
+
   it("answers health without a key and 401 with FastAPI's shape without one elsewhere", async () => {
     expect((await get(t.coordinator.url, "/dsx/health")).json()).toEqual({ status: "ok" });
     expect((await get(t.coordinator.url, "/dsx/docs")).status).toBe(200);
