@@ -1,25 +1,13 @@
 // What the hub's HTTP routes (and the DSX Hub API) check on each request: the bearer token
 // and the file path. Both answer with a status and a Drover error code.
-import { DroverError, type DroverErrorCode, type Principal } from "@drover/protocol";
+import { DroverError, TRPC_CODE_OF, type DroverErrorCode, type Principal } from "@drover/protocol";
+import { TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import type { FastifyRequest } from "fastify";
 
-const STATUS_OF: Record<DroverErrorCode, number> = {
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  INVALID_INPUT: 400,
-  UNKNOWN_JOB_TYPE: 400,
-  PAYLOAD_INVALID: 400,
-  PAYLOAD_TOO_LARGE: 413,
-  NOT_FOUND: 404,
-  LEASE_CONFLICT: 409,
-  INVALID_STATE: 409,
-  ALREADY_EXISTS: 409,
-  UNAVAILABLE: 503,
-  INTERNAL: 500,
-};
-
+/** The HTTP status a Drover code has on the tRPC routes, so the hub answers alike. */
 export function statusOf(code: DroverErrorCode): number {
-  return STATUS_OF[code];
+  return getHTTPStatusCodeFromError(new TRPCError({ code: TRPC_CODE_OF[code] }));
 }
 
 /**
