@@ -130,7 +130,14 @@ export class Harness implements AsyncDisposable {
     await Promise.all(this.workers.splice(0).map((w) => stopChild(w)));
   }
 
-  async close(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** Stops everything; a second call (a scenario closing early, then `await using`) waits for the first. */
+  close(): Promise<void> {
+    return (this.closing ??= this.closeOnce());
+  }
+
+  private async closeOnce(): Promise<void> {
     try {
       await this.stopWorkers();
       this.probe.close();

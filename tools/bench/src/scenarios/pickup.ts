@@ -1,62 +1,14 @@
-import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BenchConfig } from "../config.ts";
 import { Harness } from "../harness.ts";
 import type { ScenarioResult } from "../report.ts";
-import { preciseNow, STAMP_TYPE, type StampMessage } from "../clock.ts";
+import { preciseNow, STAMP_TYPE } from "../clock.ts";
+import { clockOffset, StampInbox } from "../stamp-inbox.ts";
+import { measurePickupFloor, type PickupFloor } from "./pickup-floor.ts";
 import { summarize, type Summary } from "../stats.ts";
 
 const STAMP_PLUGIN = fileURLToPath(new URL("../stamp-plugin.ts", import.meta.url));
-
-/** Job starts reported by the stamp plugin over IPC, by job id. */
-class StampInbox {
-  private readonly starts = new Map<number, number>();
-  private readonly pongs = new Map<number, number>();
-  private waiter: (() => void) | undefined;
-
-  constructor(proc: ChildProcess) {
-    proc.on("message", (msg: StampMessage) => {
-      if (msg.kind === "bench.stamp") this.starts.set(msg.jobId, msg.at);
-      else if (msg.kind === "bench.pong") this.pongs.set(msg.id, msg.at);
-      this.waiter?.();
-    });
-  }
-
-  private async wait<T>(get: () => T | undefined, ms: number, what: string): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = get();
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`pickup: no ${what} within ${ms} ms`);
-      await Promise.race([new Promise<void>((res) => (this.waiter = res)), sleep(50)]);
-    }
-  }
-
-  started(jobId: number): Promise<number> {
-    return this.wait(() => this.starts.get(jobId), 10_000, `start of job ${jobId}`);
-  }
-
-  pong(id: number): Promise<number> {
-    return this.wait(() => this.pongs.get(id), 5000, `pong ${id}`);
-  }
-}
-
-/**
- * How far the worker's clock is from ours, from the fastest of `n` IPC round trips
- * (NTP-style: offset = their time − midpoint of ours; error ≤ half that round trip).
- */
-async function clockOffset(proc: ChildProcess, inbox: StampInbox, n = 50): Promise<{ offsetMs: number; errorMs: number }> {
-  let best = { offsetMs: 0, errorMs: Infinity };
-  for (let id = 1; id <= n; id++) {
-    const sent = preciseNow();
-    proc.send({ kind: "bench.ping", id });
-    const theirs = await inbox.pong(id);
-    const back = preciseNow();
-    if ((back - sent) / 2 < best.errorMs) best = { offsetMs: theirs - (sent + back) / 2, errorMs: (back - sent) / 2 };
-  }
-  return best;
-}
 
 export interface PickupDetail {
   samples: number;
@@ -64,6 +16,8 @@ export interface PickupDetail {
   clock: { offsetMs: number; errorMs: number };
   /** Submit call round trip (bench side); before-submit → claim and claim → plugin start (±1 ms: the claim stamp is Date.now()). */
   breakdown: { submitRoundTripMs: Summary; submitToClaimMs: Summary; claimToStartMs: Summary };
+  /** The same loop with bare node:http processes instead of Drover: this machine's floor. */
+  floor: PickupFloor;
 }
 
 /**
@@ -102,12 +56,18 @@ export async function pickupScenario(config: BenchConfig, log: (line: string) =>
   const claimToStart = claimed.map((c) => c.startedAt - (h.probe.leasedAt(c.id) ?? NaN)).filter(Number.isFinite);
   const breakdown = { submitRoundTripMs: summarize(submitMs), submitToClaimMs: summarize(toClaim), claimToStartMs: summarize(claimToStart) };
   log(`  p50 ${latencyMs.p50.toFixed(3)} ms, p99 ${latencyMs.p99.toFixed(3)} ms (submit round trip p50 ${breakdown.submitRoundTripMs.p50.toFixed(3)} ms; claim → start p50 ≈ ${breakdown.claimToStartMs.p50.toFixed(1)} ms)`);
-  const detail: PickupDetail = { samples: latencies.length, latencyMs, clock, breakdown };
+  await h.close();
+  log(`pickup floor: bare node:http server and worker processes, the same ${s.samples} jobs one at a time`);
+  const floor = await measurePickupFloor(s);
+  log(`  floor p50 ${floor.latencyMs.p50.toFixed(3)} ms, p99 ${floor.latencyMs.p99.toFixed(3)} ms`);
+  const detail: PickupDetail = { samples: latencies.length, latencyMs, clock, breakdown, floor };
   return {
     name: "pickup",
     rows: [
       { scenario: "pickup, empty queue", metric: "enqueue → start p50", value: latencyMs.p50, unit: "ms", target: { op: "<=", bound: 1 } },
       { scenario: "pickup, empty queue", metric: "enqueue → start p99", value: latencyMs.p99, unit: "ms", target: { op: "<=", bound: 3 } },
+      { scenario: "pickup, empty queue", metric: "floor (bare node:http processes) p50", value: floor.latencyMs.p50, unit: "ms" },
+      { scenario: "pickup, empty queue", metric: "floor (bare node:http processes) p99", value: floor.latencyMs.p99, unit: "ms" },
     ],
     detail,
   };
