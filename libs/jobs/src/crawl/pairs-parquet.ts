@@ -160,7 +160,10 @@ export function fastShredder(writer: ParquetWriter): ((pair: Pair) => boolean) |
     }
     column.dlevels.push(dLevelMax);
     column.distinct_values.add(value);
-    column.values.push(typeof value === "bigint" ? value : Buffer.from(value, "utf8"));
+    // shredRecord stores a string as Buffer.from(value, "utf8"), but the PLAIN encoder copies
+    // every value through Buffer.from() again, which gives a string's UTF-8 bytes directly: the
+    // string itself encodes to the same bytes, and one Buffer per value is saved.
+    column.values.push(value);
   };
   return (pair) => {
     const buffer = w.rowBuffer;

@@ -2,6 +2,7 @@
 // count, how URLs resolve, how alt texts are normalised, which licence applies, and the
 // shard-wide duplicate check. Pure functions (plus the Deduper's set), no I/O.
 import { hash } from "node:crypto";
+import { hasOpaqueOtherScheme, plainBase, resolvePlainUrl, type PlainBase } from "./plain-url.ts";
 
 export interface PairFilter {
   /** Lower-case extensions (no dot) whose images are dropped. */
@@ -45,17 +46,26 @@ interface LinkEntry {
  * tabs) to one space and trims: the alt as a reader sees it, and the form duplicates compare.
  */
 export function normaliseAlt(raw: string): string {
+  // Most alt texts are already normal; testing is much cheaper than replacing (which builds a new string).
+  if (!NEEDS_NORMALISING.test(raw)) return raw;
   return raw.replace(/\s+/gu, " ").trim();
 }
 
+/** Whitespace that normaliseAlt would change: any but a space, two in a row, or one at either end. */
+const NEEDS_NORMALISING = /[^\S ]|\s\s|^\s|\s$/u;
 
 /** The extension of the URL's last path segment, lower-case, "" when it has none. */
 export function pathExtension(url: URL): string {
-  const path = url.pathname;
+  return extensionOf(url.pathname);
+}
+
+/** pathExtension of a URL's pathname. */
+function extensionOf(path: string): string {
   const segment = path.slice(path.lastIndexOf("/") + 1);
   const dot = segment.lastIndexOf(".");
   if (dot < 0) return "";
   let ext = segment.slice(dot + 1);
+  if (!ext.includes("%")) return ext.toLowerCase(); // nothing to decode (the usual case)
   try {
     ext = decodeURIComponent(ext);
   } catch {
@@ -107,6 +117,8 @@ export function licenseUrl(raw: unknown, base: URL | undefined): string | undefi
 }
 
 const CC_HOST = "creativecommons.org";
+/** CC_HOST in any ASCII case (for printable ASCII, the same as lower-casing first, without the copy). */
+const CC_HOST_ANY_CASE = /creativecommons\.org/i;
 /** Characters outside printable ASCII (tabs and newlines vanish inside URLs; IDNA maps others) or '%' (hosts are percent-decoded). */
 const NOT_PLAIN = /[^\x21-\x7e]|%/;
 
@@ -119,7 +131,7 @@ const NOT_PLAIN = /[^\x21-\x7e]|%/;
 function mayNameCreativeCommons(raw: string, base: URL | undefined): boolean {
   if (base !== undefined && base.hostname.endsWith(CC_HOST)) return true;
   if (NOT_PLAIN.test(raw)) return true;
-  return raw.toLowerCase().includes(CC_HOST);
+  return CC_HOST_ANY_CASE.test(raw);
 }
 
 /** Reads one page's HTML-Metadata into candidate pairs, counts and its licence. */
@@ -127,6 +139,7 @@ export function extractPage(html: unknown, pageUrl: string, filter: PairFilter):
   const out: PageExtract = { links: 0, images: 0, candidates: [], dropped: { noAlt: 0, altTooShort: 0, badUrl: 0, scheme: 0, extension: 0 } };
   if (!isObject(html)) return out;
   const base = baseUrl(pageUrl, html.Head);
+  const plain = plainBase(base);
   const links = Array.isArray(html.Links) ? (html.Links as unknown[]) : [];
   const headLinks = isObject(html.Head) && Array.isArray(html.Head.Link) ? (html.Head.Link as unknown[]) : [];
   out.links = links.length;
@@ -136,7 +149,7 @@ export function extractPage(html: unknown, pageUrl: string, filter: PairFilter):
     const link = entry as LinkEntry;
     if (link.path === "IMG@/src") {
       out.images++;
-      const verdict = judgeImage(link, base, filter);
+      const verdict = judgeImage(link, base, plain, filter);
       if (typeof verdict === "string") out.dropped[verdict]++;
       else out.candidates.push(verdict);
     } else if (out.license === undefined && (link.path === "A@/href" || link.path === "LINK@/href")) {
@@ -151,7 +164,8 @@ export function extractPage(html: unknown, pageUrl: string, filter: PairFilter):
   return out;
 }
 
-function judgeImage(link: LinkEntry, base: URL | undefined, filter: PairFilter): Candidate | DropReason {
+/** `plain` is plainBase(base), computed once per page. */
+function judgeImage(link: LinkEntry, base: URL | undefined, plain: PlainBase | undefined, filter: PairFilter): Candidate | DropReason {
   if (typeof link.alt !== "string") return "noAlt";
   const alt = normaliseAlt(link.alt);
   if (alt === "") return "noAlt";
@@ -159,15 +173,20 @@ function judgeImage(link: LinkEntry, base: URL | undefined, filter: PairFilter):
   // needed when the answer is not already clear from the length.
   if (alt.length < filter.minAltLength || (alt.length < 2 * filter.minAltLength && [...alt].length < filter.minAltLength)) return "altTooShort";
   if (typeof link.url !== "string" || link.url.trim() === "") return "badUrl";
-  let url: URL;
-  try {
-    url = new URL(link.url, base);
-  } catch {
-    return "badUrl";
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return "scheme";
-  if (filter.excludeExtensions.includes(pathExtension(url))) return "extension";
+  if (hasOpaqueOtherScheme(link.url)) return "scheme"; // data:, javascript:, … without parsing
+  const url = resolvePlainUrl(link.url, plain) ?? parseImageUrl(link.url, base);
+  if (typeof url === "string") return url;
+  if (filter.excludeExtensions.includes(extensionOf(url.pathname))) return "extension";
   return { url: url.href, alt };
+}
+
+/** The link parsed as a URL (the slow path, see plain-url.ts), or why it yields no pair. */
+function parseImageUrl(raw: string, base: URL | undefined): URL | "badUrl" | "scheme" {
+  // canParse answers without throwing: the TypeError `new URL` throws (stack and all) costs
+  // many times a parse.
+  if (!URL.canParse(raw, base?.href)) return "badUrl";
+  const url = new URL(raw, base);
+  return url.protocol === "http:" || url.protocol === "https:" ? url : "scheme";
 }
 
 /**

@@ -168,21 +168,30 @@ class WarcReader {
 
   /** The next `length` bytes (fewer only at the end of the input). */
   async read(length: number): Promise<Buffer> {
-    if (this.buf.length - this.pos < length) {
-      // Gather the chunks and copy once (appending chunk by chunk would copy a big record over and over).
-      const parts = [this.buf.subarray(this.pos)];
-      let have = parts[0]!.byteLength;
-      while (have < length) {
-        const chunk = await this.pull();
-        if (chunk === undefined) break;
-        parts.push(chunk);
-        have += chunk.byteLength;
-      }
-      this.buf = Buffer.concat(parts, have);
-      this.pos = 0;
+    if (this.buf.length - this.pos < length) return this.readAcross(length);
+    const out = this.buf.subarray(this.pos, this.pos + length);
+    this.pos += length;
+    return out;
+  }
+
+  /** read() of a record that goes on past the unread bytes: gathers the chunks and copies once. */
+  private async readAcross(length: number): Promise<Buffer> {
+    // Appending chunk by chunk would copy a big record over and over.
+    const parts = [this.buf.subarray(this.pos)];
+    let have = parts[0]!.byteLength;
+    let last = this.buf;
+    while (have < length) {
+      const chunk = await this.pull();
+      if (chunk === undefined) break;
+      parts.push(chunk);
+      have += chunk.byteLength;
+      last = chunk;
     }
-    const out = this.buf.subarray(this.pos, Math.min(this.buf.length, this.pos + length));
-    this.pos += out.byteLength;
+    // Only the record's bytes are copied; the rest of the last chunk (the next records) is
+    // read in place, rather than copied along with the record.
+    const out = Buffer.concat(parts, Math.min(have, length));
+    this.buf = last;
+    this.pos = last.byteLength - (have - out.byteLength);
     return out;
   }
 
@@ -199,34 +208,69 @@ class WarcReader {
   }
 }
 
-/** The version line and headers (each line ending in CRLF) of one record. */
+/**
+ * The version line and headers (each line ending in CRLF) of one record. Only three headers
+ * are kept, so the others' values are never cut out of the text: all that matters about them
+ * is whether the value is empty (a folded line continues a header only if it is not).
+ */
 function parseHead(text: string): WarcRecordHead {
   const found: [string | undefined, string | undefined, string | undefined] = [undefined, undefined, undefined];
   let slot = -1;
-  let value = "";
+  let value = ""; // of a kept header (slot >= 0)
+  let open = false; // the current header's value is not empty: a folded line continues it
   // The first line is the version line ("WARC/1.0").
   let start = text.indexOf("\n") + 1;
   while (start > 0 && start < text.length) {
     let lineEnd = text.indexOf("\n", start);
     if (lineEnd < 0) lineEnd = text.length;
     const c = text.charCodeAt(start);
-    if (value !== "" && (c === 32 || c === 9)) {
-      value += text.slice(start, lineEnd).trimEnd(); // a folded continuation line
+    if (open && (c === 32 || c === 9)) {
+      if (slot >= 0) value += text.slice(start, lineEnd).trimEnd(); // a folded continuation line
     } else {
-      if (slot >= 0 && value !== "") found[slot] = found[slot] === undefined ? value : `${found[slot]}, ${value}`;
+      if (slot >= 0 && open) found[slot] = found[slot] === undefined ? value : `${found[slot]}, ${value}`;
       slot = -1;
       value = "";
+      open = false;
       const colon = text.indexOf(":", start);
       if (colon >= 0 && colon < lineEnd) {
-        slot = headerSlot(text.slice(start, colon).trimStart());
-        value = text.slice(colon + 1, lineEnd).trim();
+        slot = headerSlot(headerName(text, start, colon));
+        if (slot >= 0) {
+          value = text.slice(colon + 1, lineEnd).trim();
+          open = value !== "";
+        } else {
+          open = hasNonSpace(text, colon + 1, lineEnd);
+        }
       }
     }
     start = lineEnd + 1;
   }
-  if (slot >= 0 && value !== "") found[slot] = found[slot] === undefined ? value : `${found[slot]}, ${value}`;
+  if (slot >= 0 && open) found[slot] = found[slot] === undefined ? value : `${found[slot]}, ${value}`;
   const length = Number(found[2] ?? 0);
   return { type: found[0], targetUri: found[1], contentLength: Number.isFinite(length) && length > 0 ? Math.floor(length) : 0 };
+}
+
+/**
+ * The header name in text[start, colon), leading whitespace trimmed; "" when it cannot be a
+ * kept header (wrong length), without cutting it out of the text.
+ */
+function headerName(text: string, start: number, colon: number): string {
+  const c = text.charCodeAt(start);
+  // A name starting with printable ASCII has no leading whitespace to trim.
+  if (c > 32 && c < 127 && !KEPT_NAME_LENGTHS.has(colon - start)) return "";
+  return text.slice(start, colon).trimStart();
+}
+
+const KEPT_NAME_LENGTHS = new Set(["WARC-Type".length, "WARC-Target-URI".length, "Content-Length".length]);
+
+/** Whether text[from, to) holds anything but whitespace, i.e. is not "" once trimmed. */
+function hasNonSpace(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 13) continue;
+    // Printable ASCII is never whitespace; anything else is left to trim() to judge.
+    return c > 32 && c < 127 ? true : text.slice(i, to).trim() !== "";
+  }
+  return false;
 }
 
 /** 0, 1, 2 for the headers kept (WARC-Type, WARC-Target-URI, Content-Length, any case), -1 for the rest. */

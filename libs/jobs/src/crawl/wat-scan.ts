@@ -63,6 +63,8 @@ export function emptyScanStats(): ScanStats {
 
 export async function scanRecords(records: AsyncIterable<WatRecord>, options: ScanOptions, stats: ScanStats): Promise<void> {
   const dedup = new Deduper();
+  // The capacity as a number, so the check per pair needs no BigInt (a range beyond 2^53 ids never fills).
+  const capacity = options.capacity > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(options.capacity);
   for await (const record of records) {
     const mine = options.piece === undefined || record.index % 2 === options.piece;
     if (mine) stats.pieceRecords++;
@@ -81,19 +83,14 @@ export async function scanRecords(records: AsyncIterable<WatRecord>, options: Sc
           continue;
         }
         if (!mine) continue;
-        if (BigInt(stats.kept) >= options.capacity) {
+        if (stats.kept >= capacity) {
           stats.overflow++;
           continue;
         }
         const language = options.detect?.(candidate.alt);
-        const pair: Pair = {
-          sampleId: options.startId + BigInt(stats.kept),
-          url: candidate.url,
-          alt: candidate.alt,
-          pageUrl: record.targetUri,
-          ...(page.license === undefined ? {} : { license: page.license }),
-          ...(language === undefined ? {} : { language }),
-        };
+        const pair: Pair = { sampleId: options.startId + BigInt(stats.kept), url: candidate.url, alt: candidate.alt, pageUrl: record.targetUri };
+        if (page.license !== undefined) pair.license = page.license;
+        if (language !== undefined) pair.language = language;
         await options.writer.write(pair);
         stats.kept++;
         if (page.license !== undefined) stats.licensed++;
