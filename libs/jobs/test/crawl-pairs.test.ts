@@ -57,6 +57,24 @@ describe("pairs", () => {
     expect(extractPage({ Links: [{ path: "IMG@/src", url: "/a.jpg", alt: "ab" }] }, "https://s.org/", { ...filter, minAltLength: 3 }).dropped.altTooShort).toBe(1);
   });
 
+  // Regression: a faster version checked links with URL.canParse, which on Node 20 and 22
+  // answers false for hosts with Latin-1 letters once V8 has optimised it (a few thousand
+  // calls in), so a long shard silently dropped such images as badUrl.
+  it("keeps images on internationalised hosts after thousands of links (URL.canParse bug)", () => {
+    const page = (url: string) => ({ Links: [{ path: "IMG@/src", url, alt: "a photo" }] });
+    // Links with a port take the URL parser (the slow path), warming it up.
+    for (let i = 0; i < 20_000; i++) extractPage(page(`https://ex.com:8080/${i}.jpg`), "https://ex.com/", filter);
+    for (const [link, href] of [
+      ["https://bücher.de/a.jpg", "https://xn--bcher-kva.de/a.jpg"],
+      ["//faß.de/b.jpg", "https://xn--fa-hia.de/b.jpg"],
+      ["HTTP://café.fr/c.jpg", "http://xn--caf-dma.fr/c.jpg"],
+    ]) {
+      const out = extractPage(page(link!), "https://ex.com/", filter);
+      expect(out.dropped.badUrl, link).toBe(0);
+      expect(out.candidates.map((c) => c.url)).toEqual([href]);
+    }
+  });
+
   it("counts a pair once per shard", () => {
     const d = new Deduper();
     expect(d.firstTime({ url: "https://a/x.jpg", alt: "cat" })).toBe(true);

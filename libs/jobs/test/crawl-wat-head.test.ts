@@ -36,7 +36,11 @@ describe("parseWat's header block", () => {
       record("WARC-Type: metadata\r\nWARC-Target-URI: http://d.example/1\r\nWARC-Target-URI:  http://d.example/2 \r\nContent-Length: 2\r\n"),
       // Trailing whitespace in a name makes it another name; leading whitespace (even Unicode) does not.
       record("WARC-Type: metadata\r\nWARC-Target-URI :http://e.example/\r\n\u00a0WARC-Target-URI: http://f.example/\r\nContent-Length: 2\r\n"),
+      // A value of Unicode whitespace only is empty (the indented line is a header of its own);
+      // a non-ASCII letter is a value (the indented line continues it).
+      record("WARC-Type: metadata\r\nX-Empty:\u00a0\u3000\r\n WARC-Target-URI: http://g.example/\r\nContent-Length: 2\r\n"),
+      record("WARC-Type: metadata\r\nX-Full: \u00e9\r\n WARC-Target-URI: http://h.example/\r\nContent-Length: 2\r\n"),
     ].join("");
-    expect(await targetUris(warc)).toEqual(["http://a.example/x  y", "http://b.example/", "", "http://d.example/1, http://d.example/2", "http://f.example/"]);
+    expect(await targetUris(warc)).toEqual(["http://a.example/x  y", "http://b.example/", "", "http://d.example/1, http://d.example/2", "http://f.example/", "http://g.example/", ""]);
   });
 });

@@ -135,8 +135,9 @@ const FAST_COLUMNS: readonly { name: keyof typeof PAIRS_SCHEMA; dLevelMax: numbe
  * parquetjs' appendRow shreds each row through a generic path (a fresh object of arrays and
  * Sets per row and per column, then merged): about half of the time crawl.wat spends writing.
  * For this flat schema the result is simple, so rows are put into the writer's row buffer
- * directly, exactly as shredRecord would put them (same levels, values, distinct values and
- * counts, so the file is byte for byte the same). Any row that fills a page or a row group
+ * directly, as shredRecord would put them (same levels, distinct values and counts; values
+ * kept as strings where shredRecord makes Buffers, which the encoder turns into the same
+ * UTF-8 bytes), so the file is byte for byte the same. Any row that fills a page or a row group
  * goes through appendRow, which then encodes and flushes as usual. Returns undefined (use
  * appendRow for everything) if the writer does not look like the one this was written against.
  */
