@@ -1,5 +1,5 @@
-import { join } from "node:path";
-import { stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { mkdir, stat } from "node:fs/promises";
 import { checkKey, checkPrefix } from "../keys.ts";
 import { eachLimit } from "../limit.ts";
 import { openStorage } from "../open.ts";
@@ -33,18 +33,32 @@ export async function downloadDir(source: string | Storage, localDir: string, op
     tracker.state.bytesTotal = objects.reduce((sum, o) => sum + o.size, 0);
     tracker.emit();
     let bytes = 0;
+    // Into a directory that does not exist yet nothing can be identical: no stat per file.
+    const fresh = await stat(localDir).then(
+      () => false,
+      () => true,
+    );
+    // Each directory is made once, not once per file.
+    const made = new Map<string, Promise<unknown>>();
+    const makeDir = (dir: string): Promise<unknown> => {
+      let done = made.get(dir);
+      if (done === undefined) made.set(dir, (done = mkdir(dir, { recursive: true })));
+      return done;
+    };
     await eachLimit(objects, options.concurrency ?? 8, async (object) => {
       const rel = object.key.slice(prefix.length);
       const path = join(localDir, ...rel.split("/"));
-      if (options.skipIdentical !== false && (await localMatches(storage, object, path, options.signal))) {
+      if (!fresh && options.skipIdentical !== false && (await localMatches(storage, object, path, options.signal))) {
         tracker.bytes(object.size);
         tracker.fileDone(rel, true);
         return;
       }
+      await makeDir(dirname(path));
       await downloadFile(storage, object.key, path, {
         signal: options.signal,
         retries: options.retries,
         info: object,
+        parentExists: true,
         onBytes: (delta) => tracker.bytes(delta),
       });
       bytes += object.size;

@@ -1,0 +1,103 @@
+// downloadFile's two paths after a dropped connection: a large object resumes from the bytes
+// already on disk with a range read; a small one (fetched whole, see WHOLE_OBJECT_BYTES) is
+// fetched again from the start. Either way the file arrives whole and verified, and nothing
+// but the target is left in its directory. The "connection" is a memory storage whose first
+// body stream fails midway (a wrapper: memory streams cannot be cut from outside).
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { downloadFile, openStorage, StorageError, type ReadOptions, type Storage } from "../src/index.ts";
+
+const sha = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+
+/** A body stream that yields `bytes` in 64 KiB chunks up to `cutAt`, then fails as a dropped connection would. */
+function cutStream(bytes: Uint8Array, cutAt: number): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= cutAt) return controller.error(new StorageError("Unavailable", "connection reset (test)"));
+      const end = Math.min(cutAt, at + 65_536);
+      controller.enqueue(bytes.slice(at, end));
+      at = end;
+    },
+  });
+}
+
+/** `inner`, except that the first body it hands out breaks after `cutAt` bytes; records every read. */
+function flaky(inner: Storage, bytes: Uint8Array, cutAt: number) {
+  const calls: string[] = [];
+  let cut = false;
+  const once = (stream: () => Promise<ReadableStream<Uint8Array>>) => async () => {
+    if (cut) return stream();
+    cut = true;
+    return cutStream(bytes, cutAt);
+  };
+  const storage = Object.create(inner) as Storage;
+  storage.openRead = async (key, options) => {
+    calls.push("openRead");
+    const opened = await inner.openRead(key, options);
+    await opened.stream.cancel();
+    return { info: opened.info, stream: await once(() => inner.readStream(key, options))() };
+  };
+  storage.readStream = async (key: string, options?: ReadOptions) => {
+    calls.push(`readStream ${options?.range?.offset ?? 0}`);
+    return once(() => inner.readStream(key, options))();
+  };
+  storage.read = async (key: string, options?: ReadOptions) => {
+    calls.push(`read ${options?.range?.offset ?? 0}`);
+    return inner.read(key, options);
+  };
+  return { storage, calls };
+}
+
+describe("downloadFile after a dropped connection", () => {
+  let dir: string;
+  let memory: Storage;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "drover-download-file-"));
+    memory = await openStorage(`memory://download-file-${Date.now()}/`);
+  });
+  afterAll(async () => {
+    await memory.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("resumes a large object from the bytes on disk with a range read", async () => {
+    const bytes = randomBytes(3 * 1024 * 1024);
+    await memory.write("big.bin", bytes);
+    const { storage, calls } = flaky(memory, bytes, 1024 * 1024);
+    const target = join(dir, "big", "big.bin");
+    const result = await downloadFile(storage, "big.bin", target, { sha256: sha(bytes), baseDelayMs: 1 });
+    // From what reached the disk before the cut: some of the last chunks may not have.
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toBe("openRead");
+    const offset = Number(calls[1]!.replace("readStream ", ""));
+    expect(offset).toBeGreaterThan(0);
+    expect(offset).toBeLessThanOrEqual(1024 * 1024);
+    expect(result).toMatchObject({ size: bytes.length, sha256: sha(bytes) });
+    expect(sha(await readFile(target))).toBe(sha(bytes));
+    expect(await readdir(join(dir, "big"))).toEqual(["big.bin"]);
+  });
+
+  it("fetches a small object again from the start", async () => {
+    const bytes = randomBytes(200_000);
+    await memory.write("small.bin", bytes);
+    const { storage, calls } = flaky(memory, bytes, 100_000);
+    const target = join(dir, "small", "small.bin");
+    const result = await downloadFile(storage, "small.bin", target, { sha256: sha(bytes), baseDelayMs: 1 });
+    expect(calls).toEqual(["openRead", "read 0"]);
+    expect(result).toMatchObject({ size: bytes.length, sha256: sha(bytes), resumedFrom: 0 });
+    expect(sha(await readFile(target))).toBe(sha(bytes));
+    expect(await readdir(join(dir, "small"))).toEqual(["small.bin"]);
+  });
+
+  it("refuses a small object that does not match its sha256, leaving nothing", async () => {
+    const bytes = randomBytes(10_000);
+    await memory.write("wrong.bin", bytes);
+    const target = join(dir, "wrong", "wrong.bin");
+    await expect(downloadFile(memory, "wrong.bin", target, { sha256: sha(Buffer.from("something else")) })).rejects.toMatchObject({ kind: "ChecksumMismatch" });
+    expect(await readdir(join(dir, "wrong"))).toEqual([]);
+  });
+});
