@@ -68,7 +68,7 @@ export const FULL: Sizes = {
   claim: { inFlight: 100, requests: 30_000, warmup: 3000 },
   depth: { depths: [10_000, 1_000_000], workers: 2, concurrency: 64, warmupJobs: 5000, jobsPerWindow: 10_000, windows: 5, windowTimeoutMs: 30_000 },
   overhead: { warmup: 1000, sequential: 2000, concurrent: 6000, inFlight: 100 },
-  storage: { bigFileBytes: 200_000_000, smallFiles: 2000, smallFileBytes: 50_000, repeats: 3, concurrency: 8 },
+  storage: { bigFileBytes: 200_000_000, smallFiles: 2000, smallFileBytes: 50_000, repeats: 5, concurrency: 8 },
   crawl: { watBytes: 200_000_000, repeats: 3, images: 1000 },
   download: { largeBytes: 1_000_000_000, smallFiles: 10_000, smallBytes: 10_000, concurrency: 16, workers: 1, repeats: 3 },
   hub: { largeBytes: 1_000_000_000, smallFiles: 10_000, smallBytes: 10_000, concurrency: 16, repeats: 3, manifestFiles: 100_000, manifestSamples: 5 },

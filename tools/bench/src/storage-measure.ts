@@ -1,6 +1,7 @@
 // Timing for the storage benchmark: Drover and a baseline tool take turns doing the same
 // transfer into a fresh destination, and the medians are compared. The arithmetic is pure
 // (tested without timing); `timeTurns` is the only part that reads a clock.
+import { spawn } from "node:child_process";
 import type { Row, Target } from "./report.ts";
 import { median } from "./stats.ts";
 import type { ShapeName, TreeCount } from "./storage-data.ts";
@@ -81,6 +82,20 @@ export function describeComparison(c: Comparison): string {
  * not deliver every file and byte fails the measurement: a broken transfer has no speed.
  * Returns the seconds of each contender's runs, in the order of `contenders`.
  */
+/**
+ * Writes every dirty page back to disk (`sync`), untimed. Without it the previous run's
+ * writes and the reset's deletes are still being written back when the next run starts, and
+ * whichever tool comes next pays for part of that at random: on this VM's disk single runs
+ * of the same copy varied between 0.6 s and 2.0 s, for both tools alike.
+ */
+async function flushDirtyPages(): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn("sync", [], { stdio: "ignore" });
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`sync exited with ${code}`))));
+  });
+}
+
 export async function timeTurns(contenders: readonly Contender[], repeats: number, expected: TreeCount): Promise<number[][]> {
   const seconds = contenders.map((): number[] => []);
   for (let i = 0; i < repeats; i++) {
@@ -88,6 +103,7 @@ export async function timeTurns(contenders: readonly Contender[], repeats: numbe
     if (i % 2 === 1) order.reverse();
     for (const { c, index } of order) {
       await c.reset();
+      await flushDirtyPages();
       const started = performance.now();
       await c.run();
       seconds[index]!.push((performance.now() - started) / 1000);
