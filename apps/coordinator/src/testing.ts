@@ -47,3 +47,5 @@ export async function startTestCoordinator(overrides: CoordinatorConfigInput = {
     },
   };
 }
+
+export { openEngineProbe, type EngineProbe } from "./engine-probe.ts";

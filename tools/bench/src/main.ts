@@ -15,6 +15,7 @@ import { batchedScenario } from "./scenarios/batched.ts";
 import { claimScenario } from "./scenarios/claim.ts";
 import { crawlImagesScenario, crawlWatScenario } from "./scenarios/crawl.ts";
 import { depthScenario } from "./scenarios/depth.ts";
+import { engineScenario } from "./scenarios/engine.ts";
 import { downloadLargeScenario, downloadSmallScenario } from "./scenarios/download.ts";
 import { hubLargeScenario, hubManifestScenario, hubSmallScenario } from "./scenarios/hub.ts";
 import { inflightScenario } from "./scenarios/inflight.ts";
@@ -31,6 +32,7 @@ const SCENARIO_RUNNERS: Record<ScenarioName, Scenario> = {
   claim: claimScenario,
   depth: depthScenario,
   overhead: overheadScenario,
+  engine: engineScenario,
   "storage-local": storageScenario("local"),
   "storage-s3": storageScenario("s3"),
   "storage-rsync": storageScenario("rsync"),
