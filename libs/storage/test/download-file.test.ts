@@ -87,10 +87,19 @@ describe("downloadFile after a dropped connection", () => {
     const { storage, calls } = flaky(memory, bytes, 100_000);
     const target = join(dir, "small", "small.bin");
     const result = await downloadFile(storage, "small.bin", target, { sha256: sha(bytes), baseDelayMs: 1 });
-    expect(calls).toEqual(["openRead", "read 0"]);
+    expect(calls).toEqual(["openRead", "readStream 0"]);
     expect(result).toMatchObject({ size: bytes.length, sha256: sha(bytes), resumedFrom: 0 });
     expect(sha(await readFile(target))).toBe(sha(bytes));
     expect(await readdir(join(dir, "small"))).toEqual(["small.bin"]);
+  });
+
+  it("refuses a small object that grew since it was listed, without reading it all", async () => {
+    const listed = randomBytes(1000);
+    await memory.write("grew.bin", randomBytes(600_000));
+    const target = join(dir, "grew", "grew.bin");
+    const info = { key: "grew.bin", size: listed.length };
+    await expect(downloadFile(memory, "grew.bin", target, { info, sha256: sha(listed) })).rejects.toMatchObject({ kind: "ChecksumMismatch", message: expect.stringContaining("more than the expected 1000 bytes") });
+    expect(await readdir(join(dir, "grew"))).toEqual([]);
   });
 
   it("refuses a small object that does not match its sha256, leaving nothing", async () => {

@@ -6,7 +6,7 @@ import { openStorage } from "../open.ts";
 import { driverOf } from "../storage.ts";
 import { hashFile } from "../streams.ts";
 import type { ObjectInfo, Storage } from "../types.ts";
-import { downloadFile } from "./download-file.ts";
+import { downloadFileInto } from "./download-file.ts";
 import { ProgressTracker } from "./progress.ts";
 import { sha256Of, viaFastPath, type DirTransferOptions, type DirTransferSummary } from "./upload-dir.ts";
 
@@ -38,7 +38,8 @@ export async function downloadDir(source: string | Storage, localDir: string, op
       () => false,
       () => true,
     );
-    // Each directory is made once, not once per file.
+    // Each directory is made once, not once per file: every mkdir is a thread-pool round
+    // trip, which showed in profiles of many small downloads.
     const made = new Map<string, Promise<unknown>>();
     const makeDir = (dir: string): Promise<unknown> => {
       let done = made.get(dir);
@@ -54,13 +55,13 @@ export async function downloadDir(source: string | Storage, localDir: string, op
         return;
       }
       await makeDir(dirname(path));
-      await downloadFile(storage, object.key, path, {
-        signal: options.signal,
-        retries: options.retries,
-        info: object,
-        parentExists: true,
-        onBytes: (delta) => tracker.bytes(delta),
-      });
+      await downloadFileInto(
+        storage,
+        object.key,
+        path,
+        { signal: options.signal, retries: options.retries, info: object, onBytes: (delta) => tracker.bytes(delta) },
+        true,
+      );
       bytes += object.size;
       tracker.fileDone(rel, false);
     });

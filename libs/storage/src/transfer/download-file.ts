@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 import { StorageError } from "../errors.ts";
 import { driverOf } from "../storage.ts";
-import { checksumMismatch, collect, sha256Hex, toNodeReadable } from "../streams.ts";
+import { checksumMismatch, sha256Hex, toNodeReadable } from "../streams.ts";
 import type { ObjectInfo, Storage } from "../types.ts";
 import { withRetry, type RetryOptions } from "./retry.ts";
 
@@ -19,8 +19,6 @@ export interface DownloadFileOptions extends Omit<RetryOptions, "onRetry"> {
   onBytes?: (delta: number) => void;
   /** The object's info when the caller has it (a listing row); saves a request. */
   info?: ObjectInfo;
-  /** The caller has made the target's directory (directory transfers make each one once). Default false: made here. */
-  parentExists?: boolean;
 }
 
 /**
@@ -50,7 +48,15 @@ type Opened = { stream: ReadableStream<Uint8Array>; info: ObjectInfo };
  * objects up to 1 MiB are fetched whole instead, and again from the start.
  * A mismatch or a final failure removes the partial file: no bad copy is left behind.
  */
-export async function downloadFile(storage: Storage, key: string, localPath: string, options: DownloadFileOptions = {}): Promise<DownloadFileResult> {
+export function downloadFile(storage: Storage, key: string, localPath: string, options: DownloadFileOptions = {}): Promise<DownloadFileResult> {
+  return downloadFileInto(storage, key, localPath, options, false);
+}
+
+/**
+ * downloadFile for directory transfers, which make each directory once (`parentExists`):
+ * a mkdir per file is one more thread-pool round trip per small file.
+ */
+export async function downloadFileInto(storage: Storage, key: string, localPath: string, options: DownloadFileOptions, parentExists: boolean): Promise<DownloadFileResult> {
   const { signal } = options;
   // Without a sha256 in hand on a backend that stores one, open the object now: S3's GET
   // carries the stored sha256, so no separate HEAD is needed.
@@ -64,7 +70,7 @@ export async function downloadFile(storage: Storage, key: string, localPath: str
   const expectedSha = (options.sha256 ?? info.sha256)?.toLowerCase();
   const identity = createHash("sha256").update(`${info.etag ?? ""}|${info.size}|${info.modified?.getTime() ?? ""}`).digest("hex").slice(0, 12);
   const partial = join(dirname(localPath), `.${basename(localPath).slice(0, 100)}.${identity}.drover-partial`);
-  if (options.parentExists !== true) await mkdir(dirname(localPath), { recursive: true });
+  if (!parentExists) await mkdir(dirname(localPath), { recursive: true });
 
   try {
     // Nothing to verify against and a backend that can copy the file itself: let it.
@@ -78,7 +84,8 @@ export async function downloadFile(storage: Storage, key: string, localPath: str
       return { size, resumedFrom: 0 };
     }
 
-    const result = expectedSize <= WHOLE_OBJECT_BYTES ? await fetchWhole(storage, key, partial, opened, options) : await fetchToPartial(storage, key, partial, expectedSize, opened, options);
+    const result =
+      expectedSize <= WHOLE_OBJECT_BYTES ? await fetchWhole(storage, key, partial, expectedSize, opened, options) : await fetchToPartial(storage, key, partial, expectedSize, opened, options);
     if (result.size !== expectedSize) throw checksumMismatch(`${result.size} bytes arrived, expected ${expectedSize}`, key);
     if (expectedSha !== undefined && result.sha256 !== expectedSha) throw checksumMismatch(`sha256 ${result.sha256}, expected ${expectedSha}`, key);
     await rename(partial, localPath);
@@ -93,18 +100,36 @@ export async function downloadFile(storage: Storage, key: string, localPath: str
 }
 
 /** Reads the whole (small) object, retrying from the start, and writes it to `partial` in one call. */
-async function fetchWhole(storage: Storage, key: string, partial: string, opened: Opened | undefined, options: DownloadFileOptions): Promise<DownloadFileResult> {
+async function fetchWhole(storage: Storage, key: string, partial: string, expectedSize: number, opened: Opened | undefined, options: DownloadFileOptions): Promise<DownloadFileResult> {
+  const { signal } = options;
   let first = opened;
   const bytes = await withRetry(async () => {
     const ready = first;
     first = undefined;
-    return ready !== undefined ? await collect(ready.stream) : await storage.read(key, { signal: options.signal });
+    return collectAtMost(ready?.stream ?? (await storage.readStream(key, { signal })), expectedSize, key);
   }, options);
-  options.signal?.throwIfAborted();
+  signal?.throwIfAborted();
   options.onBytes?.(bytes.byteLength);
   // The callback form: fs/promises' writeFile costs several times its CPU on small files.
   await new Promise<void>((resolve, reject) => writeFileCallback(partial, bytes, (error) => (error ? reject(error) : resolve())));
+  signal?.throwIfAborted(); // an abort during the write must not end in a rename
   return { size: bytes.byteLength, sha256: sha256Hex(bytes), resumedFrom: 0 };
+}
+
+/**
+ * The stream's bytes in one buffer, refusing more than `max`: the object may have been
+ * replaced by a bigger one since it was listed, and it must not all end up in memory.
+ */
+async function collectAtMost(stream: ReadableStream<Uint8Array>, max: number, key: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.byteLength;
+    // Leaving the loop cancels the stream.
+    if (total > max) throw checksumMismatch(`more than the expected ${max} bytes arrived`, key);
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
 /**
