@@ -3,6 +3,7 @@
 // per job, the ceiling under every end-to-end figure (import "@drover/coordinator/testing").
 import { builtinSpecs } from "@drover/jobs/specs";
 import type { LeaseRecord, Principal } from "@drover/protocol";
+import { parseCoordinatorConfig } from "./config.ts";
 import { startCheckpointer } from "./db/checkpointer.ts";
 import { openDatabase } from "./db/open.ts";
 import { LeaseEngine } from "./engine/lease-engine.ts";
@@ -20,13 +21,24 @@ export interface EngineProbe {
   close(): Promise<void>;
 }
 
-/** Opens `file` (migrating it) with the coordinator's own settings: WAL, checkpoints on a thread. */
-export function openEngineProbe(file: string): EngineProbe {
+/**
+ * Opens `file` (migrating it) as the coordinator does: WAL, checkpoints on a thread, the
+ * default settings. A failed checkpoint goes to `onCheckpointError` (a growing WAL would
+ * slow every commit and so distort what is measured).
+ */
+export function openEngineProbe(file: string, onCheckpointError: (message: string) => void): EngineProbe {
+  const settings = parseCoordinatorConfig({}, {});
   const db = openDatabase(file);
-  const stopCheckpointer = startCheckpointer(file, 1000, () => {});
-  const state = new EngineState(db, new JobTypeRegistry([...builtinSpecs], false), { defaultLeaseSeconds: 60, defaultMaxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 60_000 });
+  let state: EngineState;
+  try {
+    state = new EngineState(db, new JobTypeRegistry([...builtinSpecs], false), settings);
+  } catch (error) {
+    db.$client.close();
+    throw error;
+  }
+  const stopCheckpointer = startCheckpointer(file, 1000, onCheckpointError);
   const engine = new LeaseEngine(state);
-  const workers = new WorkersServiceImpl(state, engine, 60_000);
+  const workers = new WorkersServiceImpl(state, engine, settings.defaultLeaseSeconds * 1000);
   const admin: Principal = { tokenId: "engine-probe", user: "engine-probe", role: "admin" };
   const host = { hostname: "engine-probe", platform: process.platform, arch: process.arch, cpus: 1, memoryBytes: 1, pid: process.pid, nodeVersion: process.version };
   return {

@@ -1,4 +1,4 @@
-// parseWat's WARC header rules (crawl/wat-parse.ts, parseHead), on a plain (uncompressed) WARC:
+// parseWat's WARC header rules (crawl/wat-reader.ts, parseHead), on a plain (uncompressed) WARC:
 // the answers below are those of the reader before it stopped cutting out the values of the
 // headers it does not keep (and those of warcio, whose rules it follows).
 import { describe, expect, it } from "vitest";

@@ -35,8 +35,12 @@ export interface Sizes {
   depth: { depths: [number, number]; workers: number; concurrency: number; warmupJobs: number; jobsPerWindow: number; windows: number; windowTimeoutMs: number };
   /** Per-request cost of each layer: `sequential` calls one at a time, then `concurrent` with `inFlight` outstanding. */
   overhead: { warmup: number; sequential: number; concurrent: number; inFlight: number };
-  /** The lease engine alone in-process over `seedJobs` queued jobs: `windows` of `windowSeconds`, one job per call (`workers` taking turns) and `batch` per call. */
-  engine: { seedJobs: number; workers: number; batch: number; windowSeconds: number; windows: number };
+  /**
+   * The lease engine alone in-process over `seedJobs` queued jobs (enough for every window at
+   * several times this machine's rate): after `warmupSeconds`, `windows` of `windowSeconds`,
+   * one job per call (`workers` taking turns), then `batch` per call.
+   */
+  engine: { seedJobs: number; workers: number; batch: number; warmupSeconds: number; windowSeconds: number; windows: number };
   /**
    * Directory upload and download through each storage backend and through its baseline tool
    * (cp, rsync, rclone): one file of `bigFileBytes`, and `smallFiles` files of `smallFileBytes`
@@ -70,7 +74,7 @@ export const FULL: Sizes = {
   claim: { inFlight: 100, requests: 30_000, warmup: 3000 },
   depth: { depths: [10_000, 1_000_000], workers: 2, concurrency: 64, warmupJobs: 5000, jobsPerWindow: 10_000, windows: 5, windowTimeoutMs: 30_000 },
   overhead: { warmup: 1000, sequential: 2000, concurrent: 6000, inFlight: 100 },
-  engine: { seedJobs: 400_000, workers: 4, batch: 64, windowSeconds: 4, windows: 3 },
+  engine: { seedJobs: 1_000_000, workers: 4, batch: 64, warmupSeconds: 1, windowSeconds: 4, windows: 3 },
   storage: { bigFileBytes: 200_000_000, smallFiles: 2000, smallFileBytes: 50_000, repeats: 5, concurrency: 8 },
   crawl: { watBytes: 200_000_000, repeats: 3, images: 1000 },
   download: { largeBytes: 1_000_000_000, smallFiles: 10_000, smallBytes: 10_000, concurrency: 16, workers: 1, repeats: 3 },
@@ -84,7 +88,7 @@ export const QUICK: Sizes = {
   claim: { inFlight: 100, requests: 3000, warmup: 500 },
   depth: { depths: [10_000, 100_000], workers: 2, concurrency: 64, warmupJobs: 1000, jobsPerWindow: 5000, windows: 1, windowTimeoutMs: 20_000 },
   overhead: { warmup: 500, sequential: 500, concurrent: 2000, inFlight: 100 },
-  engine: { seedJobs: 100_000, workers: 4, batch: 64, windowSeconds: 1, windows: 1 },
+  engine: { seedJobs: 200_000, workers: 4, batch: 64, warmupSeconds: 0.5, windowSeconds: 1, windows: 1 },
   // The issue's shapes at full size (they are the point); only the repeats shrink.
   storage: { bigFileBytes: 200_000_000, smallFiles: 2000, smallFileBytes: 50_000, repeats: 1, concurrency: 8 },
   crawl: { watBytes: 50_000_000, repeats: 3, images: 200 },

@@ -77,12 +77,6 @@ export function describeComparison(c: Comparison): string {
 }
 
 /**
- * Runs each contender `repeats` times, taking turns (A B, then B A, …, so neither always
- * runs on the caches the other warmed), each run into a fresh destination. A run that did
- * not deliver every file and byte fails the measurement: a broken transfer has no speed.
- * Returns the seconds of each contender's runs, in the order of `contenders`.
- */
-/**
  * Writes every dirty page back to disk (`sync`), untimed. Without it the previous run's
  * writes and the reset's deletes are still being written back when the next run starts, and
  * whichever tool comes next pays for part of that at random: on this VM's disk single runs
@@ -96,6 +90,12 @@ async function flushDirtyPages(): Promise<void> {
   });
 }
 
+/**
+ * Runs each contender `repeats` times, taking turns (A B, then B A, …, so neither always
+ * runs on the caches the other warmed), each run into a fresh destination. A run that did
+ * not deliver every file and byte fails the measurement: a broken transfer has no speed.
+ * Returns the seconds of each contender's runs, in the order of `contenders`.
+ */
 export async function timeTurns(contenders: readonly Contender[], repeats: number, expected: TreeCount): Promise<number[][]> {
   const seconds = contenders.map((): number[] => []);
   for (let i = 0; i < repeats; i++) {
