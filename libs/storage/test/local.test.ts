@@ -1,8 +1,9 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { openStorage, StorageError } from "../src/index.ts";
+import { downloadDir, openStorage, StorageError } from "../src/index.ts";
+import { driverOf } from "../src/storage.ts";
 import { describeStorage } from "./describe-storage.ts";
 
 describeStorage("local", async () => {
@@ -20,6 +21,24 @@ describe("local storage specifics", () => {
     }
     expect(await readdir(outer)).toEqual([]);
     await rm(outer, { recursive: true, force: true });
+  });
+
+  // Copies go to a file that must not exist (COPYFILE_EXCL: see copyToNewFile); a partial
+  // file an interrupted download left behind must be replaced, not make the copy fail.
+  it("copies an object over a stale partial file, and copies trees whole", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "drover-local-copy-"));
+    const storage = await openStorage(join(dir, "root"));
+    await storage.write("tree/a.bin", "the real content");
+    await storage.write("tree/sub/b.bin", "more");
+    const stale = join(dir, "stale.partial");
+    await writeFile(stale, "a longer leftover from an interrupted attempt");
+    await driverOf(storage)!.readToFile!("tree/a.bin", stale);
+    expect(await readFile(stale, "utf8")).toBe("the real content");
+    await downloadDir(storage, join(dir, "out"), { prefix: "tree/" });
+    expect(await readFile(join(dir, "out/sub/b.bin"), "utf8")).toBe("more");
+    await storage.copy("tree/a.bin", "copy/a.bin");
+    expect(await readFile(join(dir, "root/copy/a.bin"), "utf8")).toBe("the real content");
+    await rm(dir, { recursive: true, force: true });
   });
 
   it("opens relative paths against the working directory", async () => {

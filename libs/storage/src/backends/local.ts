@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream, readFile as readFileCallback, type Dirent } from "node:fs";
-import { copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { constants as fsConstants, copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -24,6 +24,16 @@ export interface LocalOptions {
 }
 
 const TEMP_PATTERN = /^\..*\.drover-[0-9a-f]{16}\.tmp$/;
+
+/**
+ * copyFile into a file that must not exist yet. Without COPYFILE_EXCL, libuv truncates the
+ * destination first, and ext4 treats a truncated-then-rewritten file as a replacement whose
+ * data must reach the disk on close (auto_da_alloc): the close of a 200 MB copy then took
+ * 80 ms here, against 0.03 ms for cp's. Our destinations are always fresh temp names.
+ */
+function copyToNewFile(from: string, to: string): Promise<void> {
+  return copyFile(from, to, fsConstants.COPYFILE_EXCL);
+}
 
 function tempPathFor(path: string): string {
   const base = path.slice(path.lastIndexOf(sep) + 1);
@@ -53,7 +63,7 @@ export function localDriver(options: LocalOptions): Driver {
     if (source.kind === "bytes") {
       await writeFile(temp, source.data, { flag: "wx", signal });
     } else if (source.kind === "file") {
-      await copyFile(source.path, temp);
+      await copyToNewFile(source.path, temp);
     } else {
       // The file is opened before the pipeline starts: a stream that fails at once must not
       // race an asynchronous open, or the caller's cleanup could run before the file exists.
@@ -179,10 +189,18 @@ export function localDriver(options: LocalOptions): Driver {
     },
 
     async readToFile(key, path) {
-      await copyFile(pathOf(key), path).catch((error: unknown) => {
-        if (isMissing(error)) throw new StorageError("NotFound", `no object '${key}' in file://${root}`, { key, cause: error });
-        throw error;
-      });
+      const copy = () => copyToNewFile(pathOf(key), path);
+      await copy()
+        .catch(async (error: unknown) => {
+          // A partial file left by an interrupted attempt: replaced, not resumed.
+          if ((error as { code?: string }).code !== "EEXIST") throw error;
+          await rm(path, { force: true });
+          await copy();
+        })
+        .catch((error: unknown) => {
+          if (isMissing(error)) throw new StorageError("NotFound", `no object '${key}' in file://${root}`, { key, cause: error });
+          throw error;
+        });
     },
 
     async readStream(key, range: ByteRange | undefined, signal) {
@@ -240,7 +258,7 @@ export function localDriver(options: LocalOptions): Driver {
       await mkdir(dirname(to), { recursive: true });
       const temp = tempPathFor(to);
       try {
-        await copyFile(from, temp);
+        await copyToNewFile(from, temp);
         if (signal?.aborted) throw abortedError(signal, toKey);
         await rename(temp, to);
       } catch (error) {
