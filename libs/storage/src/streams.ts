@@ -73,13 +73,18 @@ export function checksumMismatch(what: string, key?: string): StorageError {
   return mismatch(what, key);
 }
 
-/** Reads a web stream to the end into one buffer. */
-export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+/**
+ * Reads a web stream to the end into one buffer. With `limit`, more than `limit.bytes` is a
+ * ChecksumMismatch and the stream is cancelled: what arrives must not all end up in memory.
+ */
+export async function collect(stream: ReadableStream<Uint8Array>, limit?: { bytes: number; key: string }): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of stream) {
-    chunks.push(chunk);
     total += chunk.byteLength;
+    // Leaving the loop cancels the stream.
+    if (limit !== undefined && total > limit.bytes) throw mismatch(`more than the expected ${limit.bytes} bytes arrived`, limit.key);
+    chunks.push(chunk);
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }

@@ -4,7 +4,7 @@ import type { ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { preciseNow, type StampMessage } from "./clock.ts";
 
-/** Job starts reported by the stamp plugin over IPC, by job id. */
+/** Job starts and clock pongs a worker process reports over IPC, by job id and ping id. */
 export class StampInbox {
   private readonly starts = new Map<number, number>();
   private readonly pongs = new Map<number, number>();

@@ -1,10 +1,10 @@
 // Timing for the storage benchmark: Drover and a baseline tool take turns doing the same
 // transfer into a fresh destination, and the medians are compared. The arithmetic is pure
 // (tested without timing); `timeTurns` is the only part that reads a clock.
-import { spawn } from "node:child_process";
 import type { Row, Target } from "./report.ts";
 import { median } from "./stats.ts";
 import type { ShapeName, TreeCount } from "./storage-data.ts";
+import { runTool } from "./storage-tool.ts";
 
 export type Direction = "upload" | "download";
 
@@ -82,12 +82,8 @@ export function describeComparison(c: Comparison): string {
  * whichever tool comes next pays for part of that at random: on this VM's disk single runs
  * of the same copy varied between 0.6 s and 2.0 s, for both tools alike.
  */
-async function flushDirtyPages(): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn("sync", [], { stdio: "ignore" });
-    child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`sync exited with ${code}`))));
-  });
+function flushDirtyPages(): Promise<void> {
+  return runTool({ cmd: "sync", args: [] });
 }
 
 /**

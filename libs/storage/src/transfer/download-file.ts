@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 import { StorageError } from "../errors.ts";
 import { driverOf } from "../storage.ts";
-import { checksumMismatch, sha256Hex, toNodeReadable } from "../streams.ts";
+import { checksumMismatch, collect, sha256Hex, toNodeReadable } from "../streams.ts";
 import type { ObjectInfo, Storage } from "../types.ts";
 import { withRetry, type RetryOptions } from "./retry.ts";
 
@@ -106,7 +106,8 @@ async function fetchWhole(storage: Storage, key: string, partial: string, expect
   const bytes = await withRetry(async () => {
     const ready = first;
     first = undefined;
-    return collectAtMost(ready?.stream ?? (await storage.readStream(key, { signal })), expectedSize, key);
+    // At most the listed size: the object may have been replaced by a bigger one since.
+    return collect(ready?.stream ?? (await storage.readStream(key, { signal })), { bytes: expectedSize, key });
   }, options);
   signal?.throwIfAborted();
   options.onBytes?.(bytes.byteLength);
@@ -114,22 +115,6 @@ async function fetchWhole(storage: Storage, key: string, partial: string, expect
   await new Promise<void>((resolve, reject) => writeFileCallback(partial, bytes, (error) => (error ? reject(error) : resolve())));
   signal?.throwIfAborted(); // an abort during the write must not end in a rename
   return { size: bytes.byteLength, sha256: sha256Hex(bytes), resumedFrom: 0 };
-}
-
-/**
- * The stream's bytes in one buffer, refusing more than `max`: the object may have been
- * replaced by a bigger one since it was listed, and it must not all end up in memory.
- */
-async function collectAtMost(stream: ReadableStream<Uint8Array>, max: number, key: string): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    total += chunk.byteLength;
-    // Leaving the loop cancels the stream.
-    if (total > max) throw checksumMismatch(`more than the expected ${max} bytes arrived`, key);
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
 /**
