@@ -55,7 +55,7 @@ export function isSlug(name: string): boolean {
 }
 
 function checkSlug(dataset: string): string {
-  if (!/^[a-z0-9][a-z0-9_-]{0,99}$/.test(dataset)) throw new HubError("INVALID_PATH", `dataset ${JSON.stringify(dataset)} is not a dataset slug`);
+  if (!isSlug(dataset)) throw new HubError("INVALID_PATH", `dataset ${JSON.stringify(dataset)} is not a dataset slug`);
   return dataset;
 }
 
