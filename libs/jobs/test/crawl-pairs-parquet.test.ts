@@ -2,10 +2,12 @@
 // the file must be byte for byte what parquetjs' own appendRow writes.
 import { ParquetWriter } from "@dsnp/parquetjs";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { fastShredder, pairsParquetSchema, readPairs, writePairs, type Pair } from "../src/crawl/pairs-parquet.ts";
+import { useNativeSnappy } from "../src/crawl/parquet-snappy.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "drover-pairs-parquet-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,5 +53,27 @@ describe("writePairs", () => {
     const writer = await ParquetWriter.openFile(await pairsParquetSchema(), join(dir, "probe.parquet"), { rowGroupSize: 10_000, useDataPageV2: false });
     expect(fastShredder(writer)).toBeTypeOf("function");
     await writer.close();
+  });
+});
+
+describe("native snappy for parquetjs", () => {
+  it("compresses SNAPPY pages natively here, and snappyjs (parquetjs' reader) inflates them", async () => {
+    expect(useNativeSnappy()).toBe("native");
+    expect(useNativeSnappy()).toBe("native"); // idempotent
+    const { PARQUET_COMPRESSION_METHODS: methods } = (await import("@dsnp/parquetjs/dist/lib/compression.js")) as unknown as {
+      PARQUET_COMPRESSION_METHODS: Record<string, { deflate: (b: Buffer) => Buffer; inflate: (b: Buffer) => Promise<Buffer> }>;
+    };
+    // snappyjs as parquetjs loads it (parquetjs' own dependency, untyped).
+    const snappyjs = createRequire(import.meta.resolve("@dsnp/parquetjs"))("snappyjs") as { compress: (b: Buffer) => Uint8Array; uncompress: (b: Buffer) => Uint8Array };
+    // Empty, tiny, repetitive and random pages, the last larger than snappy's 64 KiB block.
+    const random = Buffer.alloc(200_000);
+    for (let i = 0; i < random.length; i++) random[i] = (i * 2654435761) >>> 24;
+    for (const page of [Buffer.alloc(0), Buffer.from("x"), Buffer.from("https://img.example/a.jpg".repeat(5000)), random]) {
+      const packed = methods.SNAPPY!.deflate(page);
+      expect((await methods.SNAPPY!.inflate(packed)).equals(page)).toBe(true);
+      expect(Buffer.from(snappyjs.uncompress(packed)).equals(page)).toBe(true);
+      // And the other way: pages snappyjs wrote (files from before) still read.
+      expect((await methods.SNAPPY!.inflate(Buffer.from(snappyjs.compress(page)))).equals(page)).toBe(true);
+    }
   });
 });

@@ -80,7 +80,15 @@ describe("pairs", () => {
     expect(d.firstTime({ url: "https://a/x.jpg", alt: "cat" })).toBe(true);
     expect(d.firstTime({ url: "https://a/x.jpg", alt: "cat" })).toBe(false);
     expect(d.firstTime({ url: "https://a/x.jpg", alt: "dog" })).toBe(true);
-    expect(d.size).toBe(2);
+    // A URL with several alts: each alt once, whichever came first.
+    expect(d.firstTime({ url: "https://a/x.jpg", alt: "cat" })).toBe(false);
+    expect(d.firstTime({ url: "https://a/x.jpg", alt: "dog" })).toBe(false);
+    expect(d.firstTime({ url: "https://a/x.jpg", alt: "owl" })).toBe(true);
+    expect(d.firstTime({ url: "https://a/x.jpg", alt: "owl" })).toBe(false);
+    // The same alt on another URL, and a URL that is a prefix of another, are new pairs.
+    expect(d.firstTime({ url: "https://a/y.jpg", alt: "cat" })).toBe(true);
+    expect(d.firstTime({ url: "https://a/x.jp", alt: "g\ncat" })).toBe(true);
+    expect(d.size).toBe(5);
   });
 });
 

@@ -1,7 +1,6 @@
 // From one page's HTML-Metadata to its candidate (image URL, alt text) pairs: which links
 // count, how URLs resolve, how alt texts are normalised, which licence applies, and the
 // shard-wide duplicate check. Pure functions (plus the Deduper's set), no I/O.
-import { hash } from "node:crypto";
 import { hasOpaqueOtherScheme, plainBase, resolvePlainUrl, type PlainBase } from "./plain-url.ts";
 
 export interface PairFilter {
@@ -195,23 +194,33 @@ function parseImageUrl(raw: string, base: URL | undefined): URL | "badUrl" | "sc
 }
 
 /**
- * Remembers every (url, alt) pair of a shard by sha256 (its base64, ~80 bytes per pair in
- * memory), so a pair seen again anywhere in the shard is a duplicate.
+ * Remembers every (url, alt) pair of a shard, so a pair seen again anywhere in the shard is a
+ * duplicate. Keyed by URL, holding the alt (or, for a URL seen with several alts, a set of
+ * them): exact, and a third of the time a sha256 per pair took, for about 220 bytes per pair in
+ * memory against sha256's 90 (measured with 100-character URLs and 60-character alts).
  */
 export class Deduper {
-  private readonly seen = new Set<string>();
+  private readonly alts = new Map<string, string | Set<string>>();
+  private count = 0;
 
   /** True the first time this pair is offered, false after. */
   firstTime(pair: Candidate): boolean {
-    // One-shot hash() to base64: about half the cost of createHash().update().digest() + a Buffer.
-    const key = hash("sha256", `${pair.url}\n${pair.alt}`, "base64");
-    if (this.seen.has(key)) return false;
-    this.seen.add(key);
+    const seen = this.alts.get(pair.url);
+    if (seen === undefined) this.alts.set(pair.url, pair.alt);
+    else if (typeof seen === "string") {
+      if (seen === pair.alt) return false;
+      this.alts.set(pair.url, new Set([seen, pair.alt]));
+    } else {
+      if (seen.has(pair.alt)) return false;
+      seen.add(pair.alt);
+    }
+    this.count++;
     return true;
   }
 
+  /** Distinct pairs seen. */
   get size(): number {
-    return this.seen.size;
+    return this.count;
   }
 }
 
