@@ -7,6 +7,7 @@
 // and fails on truncation, and it is native, hence faster.
 import { Readable, pipeline } from "node:stream";
 import { createGunzip, type ZlibOptions } from "node:zlib";
+import { scanHtmlRecord, ScanError, type ScannedRecord } from "./wat-html-scan.ts";
 import { CorruptShardError, WarcReader, type WarcRecordHead } from "./wat-reader.ts";
 
 /** One `metadata` record. */
@@ -15,7 +16,10 @@ export interface WatRecord {
   index: number;
   /** WARC-Target-URI of the described record (from the JSON envelope, else the WAT header). */
   targetUri: string;
-  /** The page's HTML-Metadata, when the record describes an HTML response. */
+  /**
+   * The page's HTML-Metadata, when the record describes an HTML response: what
+   * wat-html-scan.ts reads of it, or JSON.parse's whole object where the scanner gave up.
+   */
   html?: unknown;
   /** The JSON payload could not be read; the record is skipped and counted. */
   bad?: true;
@@ -25,7 +29,7 @@ export interface ParseCounters {
   /** Records of any type, the WAT's own warcinfo included. */
   records: number;
   metadataRecords: number;
-  /** Metadata records whose JSON was unreadable (counted, skipped). */
+  /** Metadata records with an unreadable HTML-Metadata (neither the scanner nor JSON.parse could read them; counted, skipped). */
   badRecords: number;
   /** Bytes after inflating. */
   bytesInflated: number;
@@ -71,9 +75,25 @@ export async function* parseWat(source: AsyncIterable<Uint8Array>, counters: Par
       yield { index: index++, targetUri: headerUri };
       continue;
     }
+    const text = decoder.decode(payload);
+    let scanned: ScannedRecord | undefined | null;
+    try {
+      scanned = scanHtmlRecord(text);
+    } catch (error) {
+      if (!(error instanceof ScanError)) throw error;
+      scanned = null; // not what the scanner expects: JSON.parse decides
+    }
+    if (scanned === undefined) {
+      yield { index: index++, targetUri: headerUri };
+      continue;
+    }
+    if (scanned !== null) {
+      yield { index: index++, targetUri: scanned.targetUri ?? headerUri, html: scanned.html };
+      continue;
+    }
     let envelope: unknown;
     try {
-      envelope = JSON.parse(decoder.decode(payload));
+      envelope = JSON.parse(text);
     } catch {
       counters.badRecords++;
       yield { index: index++, targetUri: headerUri, bad: true };

@@ -1,0 +1,318 @@
+// Reads what crawl.wat needs out of a metadata record's JSON text without JSON.parse of the
+// whole record. JSON.parse made an object for every link of every page (most of them `A@/href`
+// links that only count) and was a third of the job's time. This scanner walks the
+// `HTML-Metadata` object and reads only what extractPage (pairs.ts) looks at: `Links`, and of
+// `Head` its `Base` and `Link`. In a links array it makes objects only for `IMG@/src`,
+// `A@/href` and `LINK@/href` entries; every other entry is one shared empty object, so the
+// count stays exact. Everything else is skipped by following strings and brackets.
+//
+// Rules that must hold:
+// - On anything it does not expect (text ending inside HTML-Metadata, a missing ':' or ',', a
+//   malformed value it reads) it throws ScanError and the caller parses the record with
+//   JSON.parse, so a well-formed record gives what JSON.parse would give (tested against it
+//   on generated pages spelt three ways, and on odd cases).
+// - Strings that may outlive the record (an image's URL and alt, the target URI) come out of
+//   JSON.parse of their own token: a V8 slice would keep the whole record's text in memory for
+//   as long as a pair or the duplicate check holds the string. Page links' URLs, looked at for a
+//   licence and let go, are slices.
+// - Outside HTML-Metadata the JSON is skipped, not checked: a record whose envelope is
+//   malformed elsewhere is still read (JSON.parse refused it whole).
+
+/** The record's text is not what the scanner expects; parse it with JSON.parse instead. */
+export class ScanError extends Error {}
+
+/**
+ * What extractPage reads of a page: `Links` (an array when well-formed) and, of `Head`, its
+ * `Base` and `Link`.
+ */
+export interface ScannedHtml {
+  Head?: unknown;
+  Links?: unknown;
+}
+
+export interface ScannedRecord {
+  html: ScannedHtml;
+  /** The last `"WARC-Target-URI"` string of the envelope (its WARC-Header-Metadata, last in CC's order). */
+  targetUri: string | undefined;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+
+const HTML_KEY = '"HTML-Metadata"';
+const TARGET_KEY = '"WARC-Target-URI"';
+/** Links entries whose fields extractPage reads (see readPath); the rest only count. */
+const IMG_SRC = "IMG@/src";
+const A_HREF = "A@/href";
+const LINK_HREF = "LINK@/href";
+/** Stands for every Links entry nobody reads (frozen: shared by all pages). */
+const UNREAD_LINK: Readonly<Record<string, never>> = Object.freeze({});
+
+/**
+ * The page's HTML-Metadata (as above) and the envelope's target URI, or undefined when the
+ * record has no `"HTML-Metadata": {` at all. Throws ScanError where the text is not as expected.
+ */
+export function scanHtmlRecord(text: string): ScannedRecord | undefined {
+  const start = htmlObjectStart(text);
+  if (start < 0) return undefined;
+  return { html: scanHtml(text, start), targetUri: lastStringOf(text, TARGET_KEY) };
+}
+
+/**
+ * Index of the '{' of the one `"HTML-Metadata": {`, -1 when the key is nowhere. A key with
+ * another value (a response header of that name, `null`), or a second such key, is left to
+ * JSON.parse (ScanError): only it knows which one is the page's.
+ */
+function htmlObjectStart(text: string): number {
+  const at = text.indexOf(HTML_KEY);
+  if (at < 0) return -1;
+  // After a backslash the quote is inside another string: "…\"HTML-Metadata": …".
+  if (text.charCodeAt(at - 1) === BACKSLASH) throw new ScanError(`an escaped ${HTML_KEY} at ${at}`);
+  if (text.indexOf(HTML_KEY, at + 1) >= 0) throw new ScanError(`${HTML_KEY} more than once`);
+  let i = skipSpace(text, at + HTML_KEY.length);
+  if (text.charCodeAt(i) !== COLON) throw new ScanError(`expected ':' at ${i}`);
+  i = skipSpace(text, i + 1);
+  if (text.charCodeAt(i) !== OPEN_OBJECT) throw new ScanError(`${HTML_KEY} at ${at} is not an object`);
+  return i;
+}
+
+/** What scanObject does with a member's value. */
+type Rule = "links" | "head" | "parse";
+/** HTML-Metadata: `Links` and `Head` are read; the rest (Scripts, Forms, …) skipped. */
+const HTML_RULES = new Map<string, Rule>([
+  ["Links", "links"],
+  ["Head", "head"],
+]);
+/** Head: `Base` and `Link` (head links: licences) are read; Title, Metas, Scripts skipped. */
+const HEAD_RULES = new Map<string, Rule>([
+  ["Link", "links"],
+  ["Base", "parse"],
+]);
+
+function scanHtml(text: string, open: number): ScannedHtml {
+  return scanObject(text, open, HTML_RULES);
+}
+
+/**
+ * The members of the object at text[open] === '{' that `rules` names, read by their rule
+ * (a value of another type than the rule expects is JSON.parsed, as JSON.parse would give it);
+ * the others skipped. Sets scanEnd just past its '}'.
+ */
+function scanObject(text: string, open: number, rules: Map<string, Rule>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let i = skipSpace(text, open + 1);
+  if (text.charCodeAt(i) === CLOSE_OBJECT) {
+    scanEnd = i + 1;
+    return out;
+  }
+  for (;;) {
+    const keyEnd = stringEnd(text, i);
+    const key = keyOf(text, i, keyEnd);
+    i = afterColon(text, keyEnd);
+    const rule = rules.get(key);
+    const c = text.charCodeAt(i);
+    let valueEnd: number;
+    // Duplicate keys: the last one wins, as in JSON.parse.
+    if (rule === "links" && c === OPEN_ARRAY) {
+      out[key] = scanLinks(text, i);
+      valueEnd = scanEnd;
+    } else if (rule === "head" && c === OPEN_OBJECT) {
+      out[key] = scanObject(text, i, HEAD_RULES);
+      valueEnd = scanEnd;
+    } else {
+      valueEnd = valueEndAt(text, i);
+      if (rule !== undefined) out[key] = parseToken(text, i, valueEnd);
+    }
+    i = skipSpace(text, valueEnd);
+    const d = text.charCodeAt(i);
+    if (d === CLOSE_OBJECT) {
+      scanEnd = i + 1;
+      return out;
+    }
+    if (d !== COMMA) throw new ScanError(`expected ',' or '}' at ${i}`);
+    i = skipSpace(text, i + 1);
+  }
+}
+
+/** Where the array or entry scanLinks or scanLink read last ends: a second result, without allocating a pair. */
+let scanEnd = 0;
+
+/** The entries of the Links array at text[open] === '['. Sets scanEnd just past its ']'. */
+function scanLinks(text: string, open: number): unknown[] {
+  const links: unknown[] = [];
+  let i = skipSpace(text, open + 1);
+  if (text.charCodeAt(i) === CLOSE_ARRAY) {
+    scanEnd = i + 1;
+    return links;
+  }
+  for (;;) {
+    let end: number;
+    if (text.charCodeAt(i) === OPEN_OBJECT) {
+      links.push(scanLink(text, i));
+      end = scanEnd;
+    } else {
+      end = valueEndAt(text, i);
+      links.push(parseToken(text, i, end));
+    }
+    i = skipSpace(text, end);
+    const c = text.charCodeAt(i);
+    if (c === CLOSE_ARRAY) {
+      scanEnd = i + 1;
+      return links;
+    }
+    if (c !== COMMA) throw new ScanError(`expected ',' or ']' at ${i}`);
+    i = skipSpace(text, i + 1);
+  }
+}
+
+/**
+ * The Links entry at text[open] === '{': its path, url and alt when its path is one
+ * extractPage reads, else UNREAD_LINK. Sets scanEnd just past its '}'.
+ */
+function scanLink(text: string, open: number): unknown {
+  let path: [number, number] | undefined;
+  let url: [number, number] | undefined;
+  let alt: [number, number] | undefined;
+  let i = skipSpace(text, open + 1);
+  if (text.charCodeAt(i) !== CLOSE_OBJECT) {
+    for (;;) {
+      const keyEnd = stringEnd(text, i);
+      const key = keyOf(text, i, keyEnd);
+      const from = afterColon(text, keyEnd);
+      const to = valueEndAt(text, from);
+      if (key === "path") path = [from, to];
+      else if (key === "url") url = [from, to];
+      else if (key === "alt") alt = [from, to];
+      i = skipSpace(text, to);
+      const c = text.charCodeAt(i);
+      if (c === CLOSE_OBJECT) break;
+      if (c !== COMMA) throw new ScanError(`expected ',' or '}' at ${i}`);
+      i = skipSpace(text, i + 1);
+    }
+  }
+  scanEnd = i + 1;
+  const kind = path === undefined ? undefined : readPath(text, path[0], path[1]);
+  if (kind === undefined) return UNREAD_LINK;
+  const link: Record<string, unknown> = { path: kind };
+  // A page link's URL is only looked at for a licence and then let go: a slice of the text
+  // will do (unless escapes must be undone or it is not a string).
+  if (url !== undefined) link.url = kind === IMG_SRC ? parseToken(text, url[0], url[1]) : plainToken(text, url[0], url[1]);
+  // Only images need their alt (and it is kept: a fresh string, see the rules above).
+  if (alt !== undefined && kind === IMG_SRC) link.alt = parseToken(text, alt[0], alt[1]);
+  return link;
+}
+
+/** The string token text[from, to) as a slice when it has no escapes, else JSON.parse of it. */
+function plainToken(text: string, from: number, to: number): unknown {
+  if (text.charCodeAt(from) !== QUOTE) return parseToken(text, from, to);
+  const raw = text.slice(from + 1, to - 1);
+  return raw.includes("\\") ? parseToken(text, from, to) : raw;
+}
+
+/** The path of text[from, to) when it is one extractPage reads (as one of the constants above), else undefined. */
+function readPath(text: string, from: number, to: number): string | undefined {
+  if (text.charCodeAt(from) !== QUOTE) return undefined; // not a string, so no path it reads
+  switch (plainToken(text, from, to)) {
+    case IMG_SRC:
+      return IMG_SRC;
+    case A_HREF:
+      return A_HREF;
+    case LINK_HREF:
+      return LINK_HREF;
+    default:
+      return undefined;
+  }
+}
+
+/** The value of the last `"<key>": "…"` in the text, when it is a string; else undefined. */
+function lastStringOf(text: string, quotedKey: string): string | undefined {
+  const at = text.lastIndexOf(quotedKey);
+  if (at < 0) return undefined;
+  if (text.charCodeAt(at - 1) === BACKSLASH) throw new ScanError(`an escaped ${quotedKey} at ${at}`);
+  let i = skipSpace(text, at + quotedKey.length);
+  if (text.charCodeAt(i) !== COLON) return undefined;
+  i = skipSpace(text, i + 1);
+  if (text.charCodeAt(i) !== QUOTE) return undefined;
+  const value = parseToken(text, i, stringEnd(text, i));
+  return typeof value === "string" ? value : undefined;
+}
+
+/** JSON.parse of text[from, to): fresh strings, escapes undone, malformed tokens refused. */
+function parseToken(text: string, from: number, to: number): unknown {
+  try {
+    return JSON.parse(text.slice(from, to));
+  } catch {
+    throw new ScanError(`not a JSON value at ${from}`);
+  }
+}
+
+/** The key whose token is text[open, end), escapes undone (JSON lets "path" be spelt "pa\\u0074h"). */
+function keyOf(text: string, open: number, end: number): string {
+  if (text.charCodeAt(open) !== QUOTE) throw new ScanError(`expected a key at ${open}`);
+  const raw = text.slice(open + 1, end - 1);
+  return raw.includes("\\") ? (parseToken(text, open, end) as string) : raw;
+}
+
+/** Index of the value after the ':' that follows a key ending at `keyEnd`. */
+function afterColon(text: string, keyEnd: number): number {
+  const i = skipSpace(text, keyEnd);
+  if (text.charCodeAt(i) !== COLON) throw new ScanError(`expected ':' at ${i}`);
+  return skipSpace(text, i + 1);
+}
+
+/** JSON whitespace (space, tab, CR, LF) from i on. */
+function skipSpace(text: string, i: number): number {
+  let c = text.charCodeAt(i);
+  while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++i);
+  return i;
+}
+
+/** Index just past the string token starting at text[open] === '"'. */
+function stringEnd(text: string, open: number): number {
+  let k = open + 1;
+  for (;;) {
+    k = text.indexOf('"', k);
+    if (k < 0) throw new ScanError(`a string at ${open} never ends`);
+    // A quote preceded by an odd run of backslashes is escaped.
+    let backslashes = 0;
+    while (text.charCodeAt(k - 1 - backslashes) === BACKSLASH) backslashes++;
+    if ((backslashes & 1) === 0) return k + 1;
+    k++;
+  }
+}
+
+/** Index just past the JSON value starting at text[i] (strings and nesting followed, not checked). */
+function valueEndAt(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === QUOTE) return stringEnd(text, i);
+  if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+    let depth = 0;
+    for (;;) {
+      const d = text.charCodeAt(i);
+      if (d === QUOTE) {
+        i = stringEnd(text, i);
+        continue;
+      }
+      if (d === OPEN_OBJECT || d === OPEN_ARRAY) depth++;
+      else if (d === CLOSE_OBJECT || d === CLOSE_ARRAY) {
+        if (--depth === 0) return i + 1;
+      } else if (Number.isNaN(d)) throw new ScanError("the text ends inside a value");
+      i++;
+    }
+  }
+  // A number or a literal: up to the next delimiter.
+  const from = i;
+  for (;;) {
+    const d = text.charCodeAt(i);
+    if (Number.isNaN(d) || d === COMMA || d === CLOSE_OBJECT || d === CLOSE_ARRAY || d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) break;
+    i++;
+  }
+  if (i === from) throw new ScanError(`expected a value at ${from}`);
+  return i;
+}
