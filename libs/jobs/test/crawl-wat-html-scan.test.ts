@@ -38,7 +38,11 @@ function byJsonParse(text: string): unknown {
 }
 
 function byScanner(text: string): unknown {
-  const scanned: ScannedRecord | undefined = scanHtmlRecord(text);
+  return byScannerBytes(Buffer.from(text));
+}
+
+function byScannerBytes(payload: Buffer): unknown {
+  const scanned: ScannedRecord | undefined = scanHtmlRecord(payload);
   return scanned === undefined ? readView(undefined, undefined) : readView(scanned.html, scanned.targetUri);
 }
 
@@ -98,8 +102,8 @@ describe("scanHtmlRecord", () => {
       expect(byScanner(text), html).toEqual(byJsonParse(text));
     }
     // No page at all (the key inside a string is no key).
-    expect(scanHtmlRecord('{"Envelope":{"Payload-Metadata":{}}}')).toBeUndefined();
-    expect(scanHtmlRecord('{"k":"\\"HTML-Metadata\\":{}"}')).toBeUndefined();
+    expect(scanHtmlRecord(Buffer.from('{"Envelope":{"Payload-Metadata":{}}}'))).toBeUndefined();
+    expect(scanHtmlRecord(Buffer.from('{"k":"\\"HTML-Metadata\\":{}"}'))).toBeUndefined();
     // Which "HTML-Metadata" is the page's only JSON.parse can tell: a response header of that
     // name, a second one, a null page, an escaped key.
     for (const text of [
@@ -108,7 +112,18 @@ describe("scanHtmlRecord", () => {
       '{"HTML-Metadata":null}',
       '{"k\\"HTML-Metadata":{}}',
     ]) {
-      expect(() => scanHtmlRecord(text), text).toThrow(ScanError);
+      expect(() => scanHtmlRecord(Buffer.from(text)), text).toThrow(ScanError);
+    }
+  });
+
+  it("decodes kept strings as TextDecoder decodes the whole record, broken UTF-8 included", () => {
+    const head = Buffer.from('{"Envelope":{"Payload-Metadata":{"HTTP-Response-Metadata":{"HTML-Metadata":{"Links":[{"path":"IMG@/src","url":"/caf');
+    const mid = Buffer.from('.jpg","alt":"');
+    const tail = Buffer.from('"}],"Head":{"Base":"/b\\u00e9/"}}}},"WARC-Header-Metadata":{"WARC-Target-URI":"http://ex.com/ü"}}}');
+    // é; a lone continuation byte; a lead byte cut short by the quote; a 4-byte emoji; an overlong '/'.
+    for (const odd of [[0xc3, 0xa9], [0x80], [0xe2, 0x82], [0xf0, 0x9f, 0x98, 0x80], [0xc0, 0xaf]]) {
+      const payload = Buffer.concat([head, Buffer.from(odd), mid, Buffer.from("x"), Buffer.from(odd), tail]);
+      expect(byScannerBytes(payload), odd.join(",")).toEqual(byJsonParse(new TextDecoder().decode(payload)));
     }
   });
 
@@ -122,12 +137,12 @@ describe("scanHtmlRecord", () => {
     // HTML-Metadata's own '}' is at to - 2: every cut up to there leaves it open.
     const cuts = [from + 15, from + 16, from + 17, to - 2, ...Array.from({ length: 300 }, () => rng.int(from + 16, to - 2))];
     for (const cut of cuts) {
-      expect(() => scanHtmlRecord(text!.slice(0, cut)), `cut at ${cut}`).toThrow(ScanError);
+      expect(() => scanHtmlRecord(Buffer.from(text!.slice(0, cut))), `cut at ${cut}`).toThrow(ScanError);
     }
     // Cut after it, the page is whole: the scanner reads it (the rest of the envelope is not its business).
-    expect(scanHtmlRecord(text!.slice(0, to - 1))?.html).toEqual(scanHtmlRecord(text!)?.html);
+    expect(scanHtmlRecord(Buffer.from(text!.slice(0, to - 1)))?.html).toEqual(scanHtmlRecord(Buffer.from(text!))?.html);
     for (const html of ['{"Links":[{"path" "IMG@/src"}]}', '{"Links":[{"path":"IMG@/src",}]}', '{"Links":[{"path":"IMG@/src","url":"x.jpg","alt":bad}]}', '{"Links" []}', '{"Links":[] "Head":{}}']) {
-      expect(() => scanHtmlRecord(`{"Envelope":{"HTML-Metadata":${html}}}`), html).toThrow(ScanError);
+      expect(() => scanHtmlRecord(Buffer.from(`{"Envelope":{"HTML-Metadata":${html}}}`)), html).toThrow(ScanError);
     }
   });
 });

@@ -58,11 +58,24 @@ const UNREAD_LINK: Readonly<Record<string, never>> = Object.freeze({});
  * The page's HTML-Metadata (as above) and the envelope's target URI, or undefined when the
  * record has no `"HTML-Metadata": {` at all. Throws ScanError where the text is not as expected.
  */
-export function scanHtmlRecord(text: string): ScannedRecord | undefined {
-  const start = htmlObjectStart(text);
-  if (start < 0) return undefined;
-  return { html: scanHtml(text, start), targetUri: lastStringOf(text, TARGET_KEY) };
+export function scanHtmlRecord(payload: Buffer): ScannedRecord | undefined {
+  // Scanned as Latin-1: one character per byte, a copy rather than a UTF-8 decode, and every
+  // character JSON's syntax uses is ASCII, which no byte of a multi-byte UTF-8 sequence is. So
+  // text indices are byte offsets, and the values kept are decoded from the bytes (parseToken).
+  const text = payload.toString("latin1");
+  bytes = payload;
+  try {
+    const start = htmlObjectStart(text);
+    if (start < 0) return undefined;
+    return { html: scanHtml(text, start), targetUri: lastStringOf(text, TARGET_KEY) };
+  } finally {
+    bytes = EMPTY;
+  }
 }
+
+const EMPTY = Buffer.alloc(0);
+/** The record scanHtmlRecord is reading (set for the call only; the scan is synchronous). */
+let bytes: Buffer = EMPTY;
 
 /**
  * Index of the '{' of the one `"HTML-Metadata": {`, -1 when the key is nowhere. A key with
@@ -208,11 +221,11 @@ function scanLink(text: string, open: number): unknown {
   return link;
 }
 
-/** The string token text[from, to) as a slice when it has no escapes, else JSON.parse of it. */
+/** The string token text[from, to) as a slice when it is plain ASCII without escapes, else parseToken's. */
 function plainToken(text: string, from: number, to: number): unknown {
   if (text.charCodeAt(from) !== QUOTE) return parseToken(text, from, to);
   const raw = text.slice(from + 1, to - 1);
-  return raw.includes("\\") ? parseToken(text, from, to) : raw;
+  return NOT_PLAIN.test(raw) ? parseToken(text, from, to) : raw;
 }
 
 /** The path of text[from, to) when it is one extractPage reads (as one of the constants above), else undefined. */
@@ -243,20 +256,27 @@ function lastStringOf(text: string, quotedKey: string): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-/** JSON.parse of text[from, to): fresh strings, escapes undone, malformed tokens refused. */
-function parseToken(text: string, from: number, to: number): unknown {
+/**
+ * JSON.parse of the token at [from, to), decoded from the record's bytes as UTF-8: fresh
+ * strings, escapes undone, malformed tokens refused. (`text` is unused: the Latin-1 text would
+ * give the UTF-8 bytes as characters; the parameter keeps the call sites uniform.)
+ */
+function parseToken(_text: string, from: number, to: number): unknown {
   try {
-    return JSON.parse(text.slice(from, to));
+    return JSON.parse(bytes.toString("utf8", from, to));
   } catch {
     throw new ScanError(`not a JSON value at ${from}`);
   }
 }
 
+/** Characters that need parseToken: an escape, or a byte of a multi-byte UTF-8 sequence. */
+const NOT_PLAIN = /[\\\x80-\xff]/;
+
 /** The key whose token is text[open, end), escapes undone (JSON lets "path" be spelt "pa\\u0074h"). */
 function keyOf(text: string, open: number, end: number): string {
   if (text.charCodeAt(open) !== QUOTE) throw new ScanError(`expected a key at ${open}`);
   const raw = text.slice(open + 1, end - 1);
-  return raw.includes("\\") ? (parseToken(text, open, end) as string) : raw;
+  return NOT_PLAIN.test(raw) ? (parseToken(text, open, end) as string) : raw;
 }
 
 /** Index of the value after the ':' that follows a key ending at `keyEnd`. */

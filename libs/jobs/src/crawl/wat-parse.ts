@@ -75,10 +75,9 @@ export async function* parseWat(source: AsyncIterable<Uint8Array>, counters: Par
       yield { index: index++, targetUri: headerUri };
       continue;
     }
-    const text = decoder.decode(payload);
     let scanned: ScannedRecord | undefined | null;
     try {
-      scanned = scanHtmlRecord(text);
+      scanned = scanHtmlRecord(payload);
     } catch (error) {
       if (!(error instanceof ScanError)) throw error;
       scanned = null; // not what the scanner expects: JSON.parse decides
@@ -93,7 +92,7 @@ export async function* parseWat(source: AsyncIterable<Uint8Array>, counters: Par
     }
     let envelope: unknown;
     try {
-      envelope = JSON.parse(text);
+      envelope = JSON.parse(decoder.decode(payload));
     } catch {
       counters.badRecords++;
       yield { index: index++, targetUri: headerUri, bad: true };
