@@ -96,6 +96,8 @@ describe("scanHtmlRecord", () => {
       '{"Head":{"Link":"not an array"},"Scripts":[{"path":"SCRIPT@/src","url":"x.js"}],"Links":[{"path":"IMG@/src","url":"a\\\\\\"b.jpg","alt":"back\\\\slash \\\\"}]}',
       '{"Links":[{"path":"IMG@/src","url":"x.jpg","alt":"tab\\there\\u2028\\ud83d\\ude00"}]}',
       ' { "Links" : [ { "path" : "IMG@/src" , "url" : "x.jpg" , "alt" : "spaced" } ] , "Head" : { } } ',
+      // The key again, nested inside the page's object: still the outer one is the page.
+      '{"Head":{"Title":"t","X":{"HTML-Metadata":{"Links":[1]}}},"Links":[{"path":"IMG@/src","url":"a.jpg","alt":"b"}]}',
     ];
     for (const html of cases) {
       const text = envelope(html);
@@ -110,6 +112,7 @@ describe("scanHtmlRecord", () => {
       envelope('{"Links":[]}', ',"HTML-Metadata":"a header"'),
       '{"Headers":{"HTML-Metadata":"x"}}',
       '{"HTML-Metadata":null}',
+      '{"a":{"HTML-Metadata":{"Links":[]}},"b":{"HTML-Metadata":{"Links":[]}}}',
       '{"k\\"HTML-Metadata":{}}',
     ]) {
       expect(() => scanHtmlRecord(Buffer.from(text)), text).toThrow(ScanError);

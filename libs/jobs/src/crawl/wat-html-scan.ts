@@ -67,7 +67,11 @@ export function scanHtmlRecord(payload: Buffer): ScannedRecord | undefined {
   try {
     const start = htmlObjectStart(text);
     if (start < 0) return undefined;
-    return { html: scanHtml(text, start), targetUri: lastStringOf(text, TARGET_KEY) };
+    const html = scanHtml(text, start);
+    // A second key after this object could be the page's instead (one before it cannot: this
+    // is the first; one inside it is nested, so not the page's): only JSON.parse can tell.
+    if (text.indexOf(HTML_KEY, scanEnd) >= 0) throw new ScanError(`${HTML_KEY} more than once`);
+    return { html, targetUri: lastStringOf(text, TARGET_KEY) };
   } finally {
     bytes = EMPTY;
   }
@@ -78,16 +82,15 @@ const EMPTY = Buffer.alloc(0);
 let bytes: Buffer = EMPTY;
 
 /**
- * Index of the '{' of the one `"HTML-Metadata": {`, -1 when the key is nowhere. A key with
- * another value (a response header of that name, `null`), or a second such key, is left to
- * JSON.parse (ScanError): only it knows which one is the page's.
+ * Index of the '{' of the first `"HTML-Metadata": {`, -1 when the key is nowhere. A key with
+ * another value (a response header of that name, `null`) is left to JSON.parse (ScanError):
+ * only it knows which one is the page's.
  */
 function htmlObjectStart(text: string): number {
   const at = text.indexOf(HTML_KEY);
   if (at < 0) return -1;
   // After a backslash the quote is inside another string: "…\"HTML-Metadata": …".
   if (text.charCodeAt(at - 1) === BACKSLASH) throw new ScanError(`an escaped ${HTML_KEY} at ${at}`);
-  if (text.indexOf(HTML_KEY, at + 1) >= 0) throw new ScanError(`${HTML_KEY} more than once`);
   let i = skipSpace(text, at + HTML_KEY.length);
   if (text.charCodeAt(i) !== COLON) throw new ScanError(`expected ':' at ${i}`);
   i = skipSpace(text, i + 1);
