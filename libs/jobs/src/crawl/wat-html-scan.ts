@@ -234,7 +234,10 @@ function plainToken(text: string, from: number, to: number): unknown {
 /** The path of text[from, to) when it is one extractPage reads (as one of the constants above), else undefined. */
 function readPath(text: string, from: number, to: number): string | undefined {
   if (text.charCodeAt(from) !== QUOTE) return undefined; // not a string, so no path it reads
-  switch (plainToken(text, from, to)) {
+  // Only an escape can make a token spell one of these ASCII names: a token with UTF-8 bytes
+  // is none of them, in Latin-1 or decoded, so only backslashes need parseToken.
+  const raw = text.slice(from + 1, to - 1);
+  switch (raw.includes("\\") ? parseToken(text, from, to) : raw) {
     case IMG_SRC:
       return IMG_SRC;
     case A_HREF:
@@ -275,11 +278,14 @@ function parseToken(_text: string, from: number, to: number): unknown {
 /** Characters that need parseToken: an escape, or a byte of a multi-byte UTF-8 sequence. */
 const NOT_PLAIN = /[\\\x80-\xff]/;
 
-/** The key whose token is text[open, end), escapes undone (JSON lets "path" be spelt "pa\\u0074h"). */
+/**
+ * The key whose token is text[open, end), for comparing with ASCII names: escapes undone (JSON
+ * lets "path" be spelt "pa\\u0074h"); UTF-8 bytes left as Latin-1 (no such key is one of them).
+ */
 function keyOf(text: string, open: number, end: number): string {
   if (text.charCodeAt(open) !== QUOTE) throw new ScanError(`expected a key at ${open}`);
   const raw = text.slice(open + 1, end - 1);
-  return NOT_PLAIN.test(raw) ? (parseToken(text, open, end) as string) : raw;
+  return raw.includes("\\") ? (parseToken(text, open, end) as string) : raw;
 }
 
 /** Index of the value after the ':' that follows a key ending at `keyEnd`. */
