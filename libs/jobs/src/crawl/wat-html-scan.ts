@@ -57,15 +57,16 @@ const UNREAD_LINK: Readonly<Record<string, never>> = Object.freeze({});
 /**
  * The page's HTML-Metadata (as above) and the envelope's target URI, or undefined when the
  * record has no `"HTML-Metadata": {` at all. Throws ScanError where the text is not as expected.
+ * `htmlAt`: where the first `"HTML-Metadata"` is, when the caller has already looked.
  */
-export function scanHtmlRecord(payload: Buffer): ScannedRecord | undefined {
+export function scanHtmlRecord(payload: Buffer, htmlAt = payload.indexOf(HTML_KEY)): ScannedRecord | undefined {
   // Scanned as Latin-1: one character per byte, a copy rather than a UTF-8 decode, and every
   // character JSON's syntax uses is ASCII, which no byte of a multi-byte UTF-8 sequence is. So
   // text indices are byte offsets, and the values kept are decoded from the bytes (parseToken).
   const text = payload.toString("latin1");
   bytes = payload;
   try {
-    const start = htmlObjectStart(text);
+    const start = htmlObjectStart(text, htmlAt);
     if (start < 0) return undefined;
     const html = scanHtml(text, start);
     // A second key after this object could be the page's instead (one before it cannot: this
@@ -82,12 +83,11 @@ const EMPTY = Buffer.alloc(0);
 let bytes: Buffer = EMPTY;
 
 /**
- * Index of the '{' of the first `"HTML-Metadata": {`, -1 when the key is nowhere. A key with
- * another value (a response header of that name, `null`) is left to JSON.parse (ScanError):
- * only it knows which one is the page's.
+ * Index of the '{' of the first `"HTML-Metadata": {` (the key at `at`), -1 when the key is
+ * nowhere. A key with another value (a response header of that name, `null`) is left to
+ * JSON.parse (ScanError): only it knows which one is the page's.
  */
-function htmlObjectStart(text: string): number {
-  const at = text.indexOf(HTML_KEY);
+function htmlObjectStart(text: string, at: number): number {
   if (at < 0) return -1;
   // After a backslash the quote is inside another string: "…\"HTML-Metadata": …".
   if (text.charCodeAt(at - 1) === BACKSLASH) throw new ScanError(`an escaped ${HTML_KEY} at ${at}`);

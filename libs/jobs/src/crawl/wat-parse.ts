@@ -71,13 +71,14 @@ export async function* parseWat(source: AsyncIterable<Uint8Array>, counters: Par
     const headerUri = record.targetUri ?? "";
     // Most metadata records (requests, crawler metadata) hold no HTML: look for the key in
     // the bytes before paying for a JSON parse.
-    if (payload.indexOf(HTML_METADATA) < 0) {
+    const htmlAt = payload.indexOf(HTML_METADATA);
+    if (htmlAt < 0) {
       yield { index: index++, targetUri: headerUri };
       continue;
     }
     let scanned: ScannedRecord | undefined | null;
     try {
-      scanned = scanHtmlRecord(payload);
+      scanned = scanHtmlRecord(payload, htmlAt);
     } catch (error) {
       if (!(error instanceof ScanError)) throw error;
       scanned = null; // not what the scanner expects: JSON.parse decides
