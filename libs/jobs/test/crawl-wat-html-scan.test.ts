@@ -103,6 +103,10 @@ describe("scanHtmlRecord", () => {
       const text = envelope(html);
       expect(byScanner(text), html).toEqual(byJsonParse(text));
     }
+    // The last "WARC-Target-URI" is a string value: the key before it counts.
+    const valueAfter = '{"Envelope":{"Payload-Metadata":{"HTTP-Response-Metadata":{"HTML-Metadata":{}}},"WARC-Header-Metadata":{"WARC-Target-URI":"http://x/"},"Z":"WARC-Target-URI"}}';
+    expect(byScanner(valueAfter)).toEqual(byJsonParse(valueAfter));
+    expect(scanHtmlRecord(Buffer.from(valueAfter))?.targetUri).toBe("http://x/");
     // No page at all (the key inside a string is no key).
     expect(scanHtmlRecord(Buffer.from('{"Envelope":{"Payload-Metadata":{}}}'))).toBeUndefined();
     expect(scanHtmlRecord(Buffer.from('{"k":"\\"HTML-Metadata\\":{}"}'))).toBeUndefined();

@@ -17,6 +17,11 @@
 //   licence and let go, are slices.
 // - Outside HTML-Metadata the JSON is skipped, not checked: a record whose envelope is
 //   malformed elsewhere is still read (JSON.parse refused it whole).
+// - Keys are found by their plain spelling, and the first `"HTML-Metadata": {` is taken for
+//   the page's without checking the path above it. So valid JSON that Common Crawl never
+//   writes can read differently from JSON.parse: that key or "WARC-Target-URI" spelt with \u
+//   escapes, an object-valued response header of that name, duplicate parent keys. A
+//   differential fuzz (350,000 records, stop 12) found differences only of these kinds.
 
 /** The record's text is not what the scanner expects; parse it with JSON.parse instead. */
 export class ScanError extends Error {}
@@ -249,17 +254,21 @@ function readPath(text: string, from: number, to: number): string | undefined {
   }
 }
 
-/** The value of the last `"<key>": "…"` in the text, when it is a string; else undefined. */
+/**
+ * The value of the last `"<key>":` in the text (the same words as a string value, with no ':'
+ * after them, are passed over), when it is a string; else undefined.
+ */
 function lastStringOf(text: string, quotedKey: string): string | undefined {
-  const at = text.lastIndexOf(quotedKey);
-  if (at < 0) return undefined;
-  if (text.charCodeAt(at - 1) === BACKSLASH) throw new ScanError(`an escaped ${quotedKey} at ${at}`);
-  let i = skipSpace(text, at + quotedKey.length);
-  if (text.charCodeAt(i) !== COLON) return undefined;
-  i = skipSpace(text, i + 1);
-  if (text.charCodeAt(i) !== QUOTE) return undefined;
-  const value = parseToken(text, i, stringEnd(text, i));
-  return typeof value === "string" ? value : undefined;
+  for (let at = text.lastIndexOf(quotedKey); at >= 0; at = at === 0 ? -1 : text.lastIndexOf(quotedKey, at - 1)) {
+    if (text.charCodeAt(at - 1) === BACKSLASH) throw new ScanError(`an escaped ${quotedKey} at ${at}`);
+    let i = skipSpace(text, at + quotedKey.length);
+    if (text.charCodeAt(i) !== COLON) continue; // a string value, not the key
+    i = skipSpace(text, i + 1);
+    if (text.charCodeAt(i) !== QUOTE) return undefined;
+    const value = parseToken(text, i, stringEnd(text, i));
+    return typeof value === "string" ? value : undefined;
+  }
+  return undefined;
 }
 
 /**
