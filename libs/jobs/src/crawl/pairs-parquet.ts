@@ -128,15 +128,22 @@ interface WriterInternals {
   schema?: { fieldList?: { path: string[]; dLevelMax: number; rLevelMax: number; isNested?: boolean; statistics?: boolean }[] };
 }
 
-/** The columns in schema order, with each one's definition level when present. */
-const FAST_COLUMNS: readonly { name: keyof typeof PAIRS_SCHEMA; dLevelMax: number; statistics: boolean }[] = [
-  { name: "sample_id", dLevelMax: 0, statistics: true },
-  { name: "url", dLevelMax: 0, statistics: false },
-  { name: "alt", dLevelMax: 0, statistics: false },
-  { name: "page_url", dLevelMax: 0, statistics: false },
-  { name: "license", dLevelMax: 1, statistics: true },
-  { name: "language", dLevelMax: 1, statistics: true },
-];
+type ColumnName = keyof typeof PAIRS_SCHEMA;
+interface FastColumn {
+  name: ColumnName;
+  /** 1 for an optional column (a value present), 0 for a required one. */
+  dLevelMax: number;
+  /** Whether parquetjs gathers statistics for it (only then is its distinct-value set read). */
+  statistics: boolean;
+}
+
+/** PAIRS_SCHEMA's columns, in its order, as the fast path needs them. */
+const FAST_COLUMNS: readonly FastColumn[] = Object.entries(PAIRS_SCHEMA).map(([name, spec]) => ({
+  name: name as ColumnName,
+  dLevelMax: "optional" in spec && spec.optional ? 1 : 0,
+  statistics: !("statistics" in spec && spec.statistics === false),
+}));
+const COLUMN = Object.fromEntries(FAST_COLUMNS.map((c) => [c.name, c])) as Record<ColumnName, FastColumn>;
 
 /**
  * parquetjs' appendRow shreds each row through a generic path (a fresh object of arrays and
@@ -159,16 +166,17 @@ export function fastShredder(writer: ParquetWriter): ((pair: Pair) => boolean) |
     return f.path.length === 1 && f.path[0] === c.name && f.dLevelMax === c.dLevelMax && f.rLevelMax === 0 && !f.isNested && (f.statistics !== false) === c.statistics;
   });
   if (!ok) return undefined;
-  const put = (column: ColumnBuffer, value: string | bigint | undefined, dLevelMax: number, statistics: boolean): void => {
+  const put = (data: Record<string, ColumnBuffer>, spec: FastColumn, value: string | bigint | undefined): void => {
+    const column = data[spec.name]!;
     column.rlevels.push(0);
     column.count += 1;
     if (value === undefined) {
       column.dlevels.push(0);
       return;
     }
-    column.dlevels.push(dLevelMax);
+    column.dlevels.push(spec.dLevelMax);
     // Read only for statistics: a column without them never looks at its set.
-    if (statistics) column.distinct_values.add(value);
+    if (spec.statistics) column.distinct_values.add(value);
     // shredRecord stores a string as Buffer.from(value, "utf8"), but the PLAIN encoder copies
     // every value through Buffer.from() again, which gives a string's UTF-8 bytes directly: the
     // string itself encodes to the same bytes, and one Buffer per value is saved.
@@ -191,12 +199,12 @@ export function fastShredder(writer: ParquetWriter): ((pair: Pair) => boolean) |
       }
     }
     const data = buffer.columnData;
-    put(data.sample_id!, pair.sampleId, 0, true);
-    put(data.url!, pair.url, 0, false);
-    put(data.alt!, pair.alt, 0, false);
-    put(data.page_url!, pair.pageUrl, 0, false);
-    put(data.license!, pair.license || undefined, 1, true);
-    put(data.language!, pair.language || undefined, 1, true);
+    put(data, COLUMN.sample_id, pair.sampleId);
+    put(data, COLUMN.url, pair.url);
+    put(data, COLUMN.alt, pair.alt);
+    put(data, COLUMN.page_url, pair.pageUrl);
+    put(data, COLUMN.license, pair.license || undefined);
+    put(data, COLUMN.language, pair.language || undefined);
     buffer.rowCount += 1;
     buffer.pageRowCount = (buffer.pageRowCount ?? 0) + 1;
     return true;

@@ -62,9 +62,12 @@ const UNREAD_LINK: Readonly<Record<string, never>> = Object.freeze({});
 /**
  * The page's HTML-Metadata (as above) and the envelope's target URI, or undefined when the
  * record has no `"HTML-Metadata": {` at all. Throws ScanError where the text is not as expected.
- * `htmlAt`: where the first `"HTML-Metadata"` is, when the caller has already looked.
  */
-export function scanHtmlRecord(payload: Buffer, htmlAt = payload.indexOf(HTML_KEY)): ScannedRecord | undefined {
+export function scanHtmlRecord(payload: Buffer): ScannedRecord | undefined {
+  // Most metadata records (requests, crawler metadata) hold no page: the bytes say so before
+  // anything is copied.
+  const htmlAt = payload.indexOf(HTML_KEY);
+  if (htmlAt < 0) return undefined;
   // Scanned as Latin-1: one character per byte, a copy rather than a UTF-8 decode, and every
   // character JSON's syntax uses is ASCII, which no byte of a multi-byte UTF-8 sequence is. So
   // text indices are byte offsets, and the values kept are decoded from the bytes (parseToken).
@@ -72,7 +75,6 @@ export function scanHtmlRecord(payload: Buffer, htmlAt = payload.indexOf(HTML_KE
   bytes = payload;
   try {
     const start = htmlObjectStart(text, htmlAt);
-    if (start < 0) return undefined;
     const html = scanHtml(text, start);
     // A second key after this object could be the page's instead (one before it cannot: this
     // is the first; one inside it is nested, so not the page's): only JSON.parse can tell.
@@ -88,12 +90,11 @@ const EMPTY = Buffer.alloc(0);
 let bytes: Buffer = EMPTY;
 
 /**
- * Index of the '{' of the first `"HTML-Metadata": {` (the key at `at`), -1 when the key is
- * nowhere. A key with another value (a response header of that name, `null`) is left to
- * JSON.parse (ScanError): only it knows which one is the page's.
+ * Index of the '{' of the first `"HTML-Metadata": {` (the key at `at`). A key with another
+ * value (a response header of that name, `null`) is left to JSON.parse (ScanError): only it
+ * knows which one is the page's.
  */
 function htmlObjectStart(text: string, at: number): number {
-  if (at < 0) return -1;
   // After a backslash the quote is inside another string: "…\"HTML-Metadata": …".
   if (text.charCodeAt(at - 1) === BACKSLASH) throw new ScanError(`an escaped ${HTML_KEY} at ${at}`);
   let i = skipSpace(text, at + HTML_KEY.length);
@@ -127,12 +128,7 @@ function scanHtml(text: string, open: number): ScannedHtml {
  */
 function scanObject(text: string, open: number, rules: Map<string, Rule>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  let i = skipSpace(text, open + 1);
-  if (text.charCodeAt(i) === CLOSE_OBJECT) {
-    scanEnd = i + 1;
-    return out;
-  }
-  for (;;) {
+  for (let i = firstItem(text, open, CLOSE_OBJECT); i >= 0; ) {
     const keyEnd = stringEnd(text, i);
     const key = keyOf(text, i, keyEnd);
     i = afterColon(text, keyEnd);
@@ -148,48 +144,57 @@ function scanObject(text: string, open: number, rules: Map<string, Rule>): Recor
       valueEnd = scanEnd;
     } else {
       valueEnd = valueEndAt(text, i);
-      if (rule !== undefined) out[key] = parseToken(text, i, valueEnd);
+      if (rule !== undefined) out[key] = parseToken(i, valueEnd);
     }
-    i = skipSpace(text, valueEnd);
-    const d = text.charCodeAt(i);
-    if (d === CLOSE_OBJECT) {
-      scanEnd = i + 1;
-      return out;
-    }
-    if (d !== COMMA) throw new ScanError(`expected ',' or '}' at ${i}`);
-    i = skipSpace(text, i + 1);
+    i = nextItem(text, valueEnd, CLOSE_OBJECT);
   }
+  return out;
 }
 
-/** Where the array or entry scanLinks or scanLink read last ends: a second result, without allocating a pair. */
+/**
+ * Index of the first member or entry of the object or array opened at text[open], or -1 (with
+ * scanEnd set just past it) when it is empty.
+ */
+function firstItem(text: string, open: number, close: number): number {
+  const i = skipSpace(text, open + 1);
+  if (text.charCodeAt(i) !== close) return i;
+  scanEnd = i + 1;
+  return -1;
+}
+
+/**
+ * After a member or entry that ends at `end`: the index of the next one, or -1 (with scanEnd
+ * set just past the container) at `close`.
+ */
+function nextItem(text: string, end: number, close: number): number {
+  const i = skipSpace(text, end);
+  const c = text.charCodeAt(i);
+  if (c === close) {
+    scanEnd = i + 1;
+    return -1;
+  }
+  if (c !== COMMA) throw new ScanError(`expected ',' or '${String.fromCharCode(close)}' at ${i}`);
+  return skipSpace(text, i + 1);
+}
+
+/** Just past the object or array a scan function read last: a second result, without allocating a pair. */
 let scanEnd = 0;
 
 /** The entries of the Links array at text[open] === '['. Sets scanEnd just past its ']'. */
 function scanLinks(text: string, open: number): unknown[] {
   const links: unknown[] = [];
-  let i = skipSpace(text, open + 1);
-  if (text.charCodeAt(i) === CLOSE_ARRAY) {
-    scanEnd = i + 1;
-    return links;
-  }
-  for (;;) {
+  for (let i = firstItem(text, open, CLOSE_ARRAY); i >= 0; ) {
     let end: number;
     if (text.charCodeAt(i) === OPEN_OBJECT) {
       links.push(scanLink(text, i));
       end = scanEnd;
     } else {
       end = valueEndAt(text, i);
-      links.push(parseToken(text, i, end));
+      links.push(parseToken(i, end));
     }
-    i = skipSpace(text, end);
-    const c = text.charCodeAt(i);
-    if (c === CLOSE_ARRAY) {
-      scanEnd = i + 1;
-      return links;
-    }
-    if (c !== COMMA) throw new ScanError(`expected ',' or ']' at ${i}`);
-    i = skipSpace(text, i + 1);
+    i = nextItem(text, end, CLOSE_ARRAY);
   }
+  return links;
 }
 
 /**
@@ -200,40 +205,32 @@ function scanLink(text: string, open: number): unknown {
   let path: [number, number] | undefined;
   let url: [number, number] | undefined;
   let alt: [number, number] | undefined;
-  let i = skipSpace(text, open + 1);
-  if (text.charCodeAt(i) !== CLOSE_OBJECT) {
-    for (;;) {
-      const keyEnd = stringEnd(text, i);
-      const key = keyOf(text, i, keyEnd);
-      const from = afterColon(text, keyEnd);
-      const to = valueEndAt(text, from);
-      if (key === "path") path = [from, to];
-      else if (key === "url") url = [from, to];
-      else if (key === "alt") alt = [from, to];
-      i = skipSpace(text, to);
-      const c = text.charCodeAt(i);
-      if (c === CLOSE_OBJECT) break;
-      if (c !== COMMA) throw new ScanError(`expected ',' or '}' at ${i}`);
-      i = skipSpace(text, i + 1);
-    }
+  for (let i = firstItem(text, open, CLOSE_OBJECT); i >= 0; ) {
+    const keyEnd = stringEnd(text, i);
+    const key = keyOf(text, i, keyEnd);
+    const from = afterColon(text, keyEnd);
+    const to = valueEndAt(text, from);
+    if (key === "path") path = [from, to];
+    else if (key === "url") url = [from, to];
+    else if (key === "alt") alt = [from, to];
+    i = nextItem(text, to, CLOSE_OBJECT);
   }
-  scanEnd = i + 1;
   const kind = path === undefined ? undefined : readPath(text, path[0], path[1]);
   if (kind === undefined) return UNREAD_LINK;
   const link: Record<string, unknown> = { path: kind };
   // A page link's URL is only looked at for a licence and then let go: a slice of the text
   // will do (unless escapes must be undone or it is not a string).
-  if (url !== undefined) link.url = kind === IMG_SRC ? parseToken(text, url[0], url[1]) : plainToken(text, url[0], url[1]);
+  if (url !== undefined) link.url = kind === IMG_SRC ? parseToken(url[0], url[1]) : plainToken(text, url[0], url[1]);
   // Only images need their alt (and it is kept: a fresh string, see the rules above).
-  if (alt !== undefined && kind === IMG_SRC) link.alt = parseToken(text, alt[0], alt[1]);
+  if (alt !== undefined && kind === IMG_SRC) link.alt = parseToken(alt[0], alt[1]);
   return link;
 }
 
 /** The string token text[from, to) as a slice when it is plain ASCII without escapes, else parseToken's. */
 function plainToken(text: string, from: number, to: number): unknown {
-  if (text.charCodeAt(from) !== QUOTE) return parseToken(text, from, to);
+  if (text.charCodeAt(from) !== QUOTE) return parseToken(from, to);
   const raw = text.slice(from + 1, to - 1);
-  return NOT_PLAIN.test(raw) ? parseToken(text, from, to) : raw;
+  return NOT_PLAIN.test(raw) ? parseToken(from, to) : raw;
 }
 
 /** The path of text[from, to) when it is one extractPage reads (as one of the constants above), else undefined. */
@@ -242,7 +239,7 @@ function readPath(text: string, from: number, to: number): string | undefined {
   // Only an escape can make a token spell one of these ASCII names: a token with UTF-8 bytes
   // is none of them, in Latin-1 or decoded, so only backslashes need parseToken.
   const raw = text.slice(from + 1, to - 1);
-  switch (raw.includes("\\") ? parseToken(text, from, to) : raw) {
+  switch (raw.includes("\\") ? parseToken(from, to) : raw) {
     case IMG_SRC:
       return IMG_SRC;
     case A_HREF:
@@ -265,18 +262,18 @@ function lastStringOf(text: string, quotedKey: string): string | undefined {
     if (text.charCodeAt(i) !== COLON) continue; // a string value, not the key
     i = skipSpace(text, i + 1);
     if (text.charCodeAt(i) !== QUOTE) return undefined;
-    const value = parseToken(text, i, stringEnd(text, i));
+    const value = parseToken(i, stringEnd(text, i));
     return typeof value === "string" ? value : undefined;
   }
   return undefined;
 }
 
 /**
- * JSON.parse of the token at [from, to), decoded from the record's bytes as UTF-8: fresh
- * strings, escapes undone, malformed tokens refused. (`text` is unused: the Latin-1 text would
- * give the UTF-8 bytes as characters; the parameter keeps the call sites uniform.)
+ * JSON.parse of the token at [from, to), decoded from the record's bytes as UTF-8 (not from
+ * the Latin-1 text, which holds those bytes as characters): fresh strings, escapes undone,
+ * malformed tokens refused.
  */
-function parseToken(_text: string, from: number, to: number): unknown {
+function parseToken(from: number, to: number): unknown {
   try {
     return JSON.parse(bytes.toString("utf8", from, to));
   } catch {
@@ -294,7 +291,7 @@ const NOT_PLAIN = /[\\\x80-\xff]/;
 function keyOf(text: string, open: number, end: number): string {
   if (text.charCodeAt(open) !== QUOTE) throw new ScanError(`expected a key at ${open}`);
   const raw = text.slice(open + 1, end - 1);
-  return raw.includes("\\") ? (parseToken(text, open, end) as string) : raw;
+  return raw.includes("\\") ? (parseToken(open, end) as string) : raw;
 }
 
 /** Index of the value after the ':' that follows a key ending at `keyEnd`. */

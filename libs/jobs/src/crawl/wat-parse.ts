@@ -7,7 +7,7 @@
 // and fails on truncation, and it is native, hence faster.
 import { Readable, pipeline } from "node:stream";
 import { createGunzip, type ZlibOptions } from "node:zlib";
-import { scanHtmlRecord, ScanError, type ScannedRecord } from "./wat-html-scan.ts";
+import { scanHtmlRecord, ScanError } from "./wat-html-scan.ts";
 import { CorruptShardError, WarcReader, type WarcRecordHead } from "./wat-reader.ts";
 
 /** One `metadata` record. */
@@ -37,7 +37,6 @@ export interface ParseCounters {
 
 const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
-const HTML_METADATA = Buffer.from('"HTML-Metadata"');
 const decoder = new TextDecoder("utf-8");
 
 /**
@@ -69,41 +68,36 @@ export async function* parseWat(source: AsyncIterable<Uint8Array>, counters: Par
     }
     counters.metadataRecords++;
     const headerUri = record.targetUri ?? "";
-    // Most metadata records (requests, crawler metadata) hold no HTML: look for the key in
-    // the bytes before paying for a JSON parse.
-    const htmlAt = payload.indexOf(HTML_METADATA);
-    if (htmlAt < 0) {
-      yield { index: index++, targetUri: headerUri };
-      continue;
-    }
-    let scanned: ScannedRecord | undefined | null;
-    try {
-      scanned = scanHtmlRecord(payload, htmlAt);
-    } catch (error) {
-      if (!(error instanceof ScanError)) throw error;
-      scanned = null; // not what the scanner expects: JSON.parse decides
-    }
-    if (scanned === undefined) {
-      yield { index: index++, targetUri: headerUri };
-      continue;
-    }
-    if (scanned !== null) {
-      yield { index: index++, targetUri: scanned.targetUri ?? headerUri, html: scanned.html };
-      continue;
-    }
-    let envelope: unknown;
-    try {
-      envelope = JSON.parse(decoder.decode(payload));
-    } catch {
+    const page = readPage(payload);
+    if (page === "bad") {
       counters.badRecords++;
       yield { index: index++, targetUri: headerUri, bad: true };
-      continue;
+    } else {
+      yield { index: index++, targetUri: page.targetUri ?? headerUri, ...(page.html === undefined ? {} : { html: page.html }) };
     }
-    const env = field(envelope, "Envelope");
-    const targetUri = field(field(env, "WARC-Header-Metadata"), "WARC-Target-URI");
-    const html = field(field(field(env, "Payload-Metadata"), "HTTP-Response-Metadata"), "HTML-Metadata");
-    yield { index: index++, targetUri: typeof targetUri === "string" ? targetUri : headerUri, ...(html === undefined ? {} : { html }) };
   }
+}
+
+/**
+ * A metadata record's page and target URI: read by the scanner, or by JSON.parse of the whole
+ * record where the scanner gives up; "bad" when JSON.parse cannot read it either.
+ */
+function readPage(payload: Buffer): { html?: unknown; targetUri?: string | undefined } | "bad" {
+  try {
+    return scanHtmlRecord(payload) ?? {};
+  } catch (error) {
+    if (!(error instanceof ScanError)) throw error;
+  }
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(decoder.decode(payload));
+  } catch {
+    return "bad";
+  }
+  const env = field(envelope, "Envelope");
+  const targetUri = field(field(env, "WARC-Header-Metadata"), "WARC-Target-URI");
+  const html = field(field(field(env, "Payload-Metadata"), "HTTP-Response-Metadata"), "HTML-Metadata");
+  return { html, targetUri: typeof targetUri === "string" ? targetUri : undefined };
 }
 
 /**
