@@ -148,7 +148,14 @@ describe("scanHtmlRecord", () => {
     }
     // Cut after it, the page is whole: the scanner reads it (the rest of the envelope is not its business).
     expect(scanHtmlRecord(Buffer.from(text!.slice(0, to - 1)))?.html).toEqual(scanHtmlRecord(Buffer.from(text!))?.html);
-    for (const html of ['{"Links":[{"path" "IMG@/src"}]}', '{"Links":[{"path":"IMG@/src",}]}', '{"Links":[{"path":"IMG@/src","url":"x.jpg","alt":bad}]}', '{"Links" []}', '{"Links":[] "Head":{}}']) {
+    for (const html of ['{"Links":[{"path" "IMG@/src"}]}', '{"Links":[{"path":"IMG@/src",}]}', '{"Links":[{"path":"IMG@/src","url":"x.jpg","alt":bad}]}', '{"Links" []}', '{"Links":[] "Head":{}}',
+      // Kept strings are decoded straight from their bytes when plain: a raw control character
+      // (JSON.parse refuses it) or a bad escape must still be refused, in a value and in a key.
+      '{"Links":[{"path":"IMG@/src","url":"x.jpg","alt":"tab\there"}]}',
+      '{"Links":[{"path":"IMG@/src","url":"x\u0001.jpg","alt":"ok"}]}',
+      '{"Links":[{"path":"IMG@/src","url":"x.jpg","alt":"bad \\x escape"}]}',
+      '{"Links":[{"pa\\qh":"IMG@/src","url":"x.jpg","alt":"ok"}]}',
+      '{"Links":[{"path":"IMG@\\q/src","url":"x.jpg","alt":"ok"}]}']) {
       expect(() => scanHtmlRecord(Buffer.from(`{"Envelope":{"HTML-Metadata":${html}}}`)), html).toThrow(ScanError);
     }
   });

@@ -202,28 +202,59 @@ function scanLinks(text: string, open: number): unknown[] {
  * extractPage reads, else UNREAD_LINK. Sets scanEnd just past its '}'.
  */
 function scanLink(text: string, open: number): unknown {
-  let path: [number, number] | undefined;
-  let url: [number, number] | undefined;
-  let alt: [number, number] | undefined;
+  // Token bounds as plain numbers (-1: absent), and keys compared in place: a link has a few
+  // keys and there are millions of links, so no per-key string or tuple is allocated.
+  let pathFrom = -1;
+  let pathTo = -1;
+  let urlFrom = -1;
+  let urlTo = -1;
+  let altFrom = -1;
+  let altTo = -1;
   for (let i = firstItem(text, open, CLOSE_OBJECT); i >= 0; ) {
     const keyEnd = stringEnd(text, i);
-    const key = keyOf(text, i, keyEnd);
     const from = afterColon(text, keyEnd);
     const to = valueEndAt(text, from);
-    if (key === "path") path = [from, to];
-    else if (key === "url") url = [from, to];
-    else if (key === "alt") alt = [from, to];
+    switch (linkKey(text, i, keyEnd)) {
+      case "path":
+        pathFrom = from;
+        pathTo = to;
+        break;
+      case "url":
+        urlFrom = from;
+        urlTo = to;
+        break;
+      case "alt":
+        altFrom = from;
+        altTo = to;
+        break;
+    }
     i = nextItem(text, to, CLOSE_OBJECT);
   }
-  const kind = path === undefined ? undefined : readPath(text, path[0], path[1]);
+  const kind = pathFrom < 0 ? undefined : readPath(text, pathFrom, pathTo);
   if (kind === undefined) return UNREAD_LINK;
   const link: Record<string, unknown> = { path: kind };
   // A page link's URL is only looked at for a licence and then let go: a slice of the text
   // will do (unless escapes must be undone or it is not a string).
-  if (url !== undefined) link.url = kind === IMG_SRC ? parseToken(url[0], url[1]) : plainToken(text, url[0], url[1]);
+  if (urlFrom >= 0) link.url = kind === IMG_SRC ? keptToken(text, urlFrom, urlTo) : plainToken(text, urlFrom, urlTo);
   // Only images need their alt (and it is kept: a fresh string, see the rules above).
-  if (alt !== undefined && kind === IMG_SRC) link.alt = parseToken(alt[0], alt[1]);
+  if (altFrom >= 0 && kind === IMG_SRC) link.alt = keptToken(text, altFrom, altTo);
   return link;
+}
+
+/**
+ * Which of the keys scanLink reads the key token text[open, end) is, or undefined. A plain key
+ * is compared where it stands; only one with a backslash needs keyOf's decoding.
+ */
+function linkKey(text: string, open: number, end: number): "path" | "url" | "alt" | undefined {
+  if (text.charCodeAt(open) !== QUOTE) throw new ScanError(`expected a key at ${open}`);
+  const length = end - open - 2;
+  if (length === 4 && text.startsWith("path", open + 1)) return "path";
+  if (length === 3 && text.startsWith("url", open + 1)) return "url";
+  if (length === 3 && text.startsWith("alt", open + 1)) return "alt";
+  // Only a key with an escape can still be one ("p\\u0061th"); decoding it also checks it, as before.
+  if (!hasBackslash(text, open + 1, end - 1)) return undefined;
+  const key = keyOf(text, open, end);
+  return key === "path" || key === "url" || key === "alt" ? key : undefined;
 }
 
 /** The string token text[from, to) as a slice when it is plain ASCII without escapes, else parseToken's. */
@@ -237,19 +268,23 @@ function plainToken(text: string, from: number, to: number): unknown {
 function readPath(text: string, from: number, to: number): string | undefined {
   if (text.charCodeAt(from) !== QUOTE) return undefined; // not a string, so no path it reads
   // Only an escape can make a token spell one of these ASCII names: a token with UTF-8 bytes
-  // is none of them, in Latin-1 or decoded, so only backslashes need parseToken.
-  const raw = text.slice(from + 1, to - 1);
-  switch (raw.includes("\\") ? parseToken(from, to) : raw) {
-    case IMG_SRC:
-      return IMG_SRC;
-    case A_HREF:
-      return A_HREF;
-    case LINK_HREF:
-      return LINK_HREF;
-    default:
-      return undefined;
-  }
+  // is none of them, in Latin-1 or decoded. A plain token is compared where it stands.
+  const length = to - from - 2;
+  for (const name of READ_PATHS) if (length === name.length && text.startsWith(name, from + 1)) return name;
+  // Only a path with an escape can still be one ("IMG@\\/src"); decoding it also checks it, as before.
+  if (!hasBackslash(text, from + 1, to - 1)) return undefined;
+  const decoded = parseToken(from, to);
+  return READ_PATHS.find((name) => name === decoded);
 }
+
+/** Whether text[from, to) holds a backslash (for short tokens: no slice, and no search past `to`). */
+function hasBackslash(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (text.charCodeAt(i) === BACKSLASH) return true;
+  return false;
+}
+
+/** The Links paths scanLink makes objects for. */
+const READ_PATHS = [IMG_SRC, A_HREF, LINK_HREF] as const;
 
 /**
  * The value of the last `"<key>":` in the text (the same words as a string value, with no ':'
@@ -279,6 +314,17 @@ function parseToken(from: number, to: number): unknown {
   } catch {
     throw new ScanError(`not a JSON value at ${from}`);
   }
+}
+
+/**
+ * parseToken's value for a token that is kept, decoded straight from its bytes when it is a
+ * string with no escape and no control character (which JSON.parse refuses): the same string,
+ * without a second copy and a parse. Image URLs and alt texts almost always are.
+ */
+function keptToken(text: string, from: number, to: number): unknown {
+  if (text.charCodeAt(from) !== QUOTE) return parseToken(from, to);
+  for (let i = from + 1; i < to - 1; i++) if (text.charCodeAt(i) <= 0x1f || text.charCodeAt(i) === BACKSLASH) return parseToken(from, to);
+  return bytes.toString("utf8", from + 1, to - 1);
 }
 
 /** Characters that need parseToken: an escape, or a byte of a multi-byte UTF-8 sequence. */
