@@ -1,16 +1,19 @@
 // The crawl benchmark (issue 4). `crawl-wat`: the crawl.wat runner, in this process, on a
-// generated gzip WAT, taking turns with `zcat FILE > /dev/null` on the same file. `crawl-images`:
+// generated gzip WAT, taking turns with `zcat FILE > /dev/null` on the same file: once as the
+// machine runs them (crawl.wat inflates on a libuv thread, so it uses more than one core), and
+// once with this process (every thread) and zcat pinned to the same single core, the issue's
+// "on one core". `crawl-images`:
 // the crawl.images runner, in this process, against a loopback HTTP server serving one JPEG for
 // every /img/ path. Both call the job type's `run` with a JobContext of no-ops: the plugin
 // contract, no worker, no coordinator.
 import { writeWat } from "@drover/fixtures";
 import { builtinJobTypes, offlineCoordinator, writePairs, type JobContext, type JobType } from "@drover/jobs";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { BenchConfig } from "../config.ts";
@@ -74,6 +77,18 @@ async function zcat(file: string): Promise<number> {
 
 const mbps = (bytes: number, seconds: number): number => bytes / 1e6 / seconds;
 
+/**
+ * Pins every thread of this process (main, libuv pool, V8's helpers) to `core` with taskset;
+ * threads made later inherit it, and so do children (zcat). Returns the undo.
+ */
+function pinProcess(core: number): () => void {
+  const taskset = (...args: string[]): string => execFileSync("taskset", args, { encoding: "utf8" });
+  const mask = /mask: ([0-9a-f]+)/.exec(taskset("-p", String(process.pid)))?.[1];
+  if (mask === undefined) throw new Error("taskset -p printed no affinity mask");
+  taskset("-a", "-p", "-c", String(core), String(process.pid));
+  return () => void taskset("-a", "-p", mask, String(process.pid));
+}
+
 export async function crawlWatScenario(config: BenchConfig, log: (line: string) => void): Promise<ScenarioResult> {
   const s = config.sizes.crawl;
   const work = mkdtempSync(join(tmpdir(), "drover-bench-crawl-wat-"));
@@ -103,34 +118,47 @@ export async function crawlWatScenario(config: BenchConfig, log: (line: string) 
     // the parser; it is reported apart, not counted in the median.
     const first = await runWat(0);
     log(`  first run (cold): ${first.seconds.toFixed(2)} s, ${mbps(bytes, first.seconds).toFixed(1)} MB/s`);
-    const parse: { seconds: number; cpuSeconds: number }[] = [];
-    const zcats: number[] = [];
+    const free = { parse: [] as { seconds: number; cpuSeconds: number }[], zcat: [] as number[] };
+    const pinned = { parse: [] as { seconds: number; cpuSeconds: number }[], zcat: [] as number[] };
+    const core = availableParallelism() - 1;
     for (let i = 0; i < s.repeats; i++) {
       // Taking turns, the order flipped every round: drift in machine speed hits both.
       const order = i % 2 === 0 ? (["parse", "zcat"] as const) : (["zcat", "parse"] as const);
-      for (const who of order) {
-        if (who === "zcat") zcats.push(await zcat(shard));
-        else {
-          const r = await runWat(i + 1);
-          parse.push({ seconds: r.seconds, cpuSeconds: r.cpuSeconds });
+      for (const [mode, runs] of [["free", free], ["pinned", pinned]] as const) {
+        const restore = mode === "pinned" ? pinProcess(core) : undefined;
+        try {
+          for (const who of order) {
+            if (who === "zcat") runs.zcat.push(await zcat(shard));
+            else {
+              const r = await runWat(i + 1);
+              runs.parse.push({ seconds: r.seconds, cpuSeconds: r.cpuSeconds });
+            }
+          }
+        } finally {
+          restore?.();
         }
       }
-      log(`  round ${i + 1}: crawl.wat ${parse.at(-1)!.seconds.toFixed(2)} s, zcat ${zcats.at(-1)!.toFixed(2)} s`);
+      log(`  round ${i + 1}: crawl.wat ${free.parse.at(-1)!.seconds.toFixed(2)} s, zcat ${free.zcat.at(-1)!.toFixed(2)} s; on core ${core} alone: crawl.wat ${pinned.parse.at(-1)!.seconds.toFixed(2)} s, zcat ${pinned.zcat.at(-1)!.toFixed(2)} s`);
     }
-    const parseSec = median(parse.map((p) => p.seconds));
-    const zcatSec = median(zcats);
-    const cpuSec = median(parse.map((p) => p.cpuSeconds));
-    const parseRate = mbps(bytes, parseSec);
-    const zcatRate = mbps(bytes, zcatSec);
+    const summary = (runs: typeof free) => {
+      const parseSec = median(runs.parse.map((p) => p.seconds));
+      const zcatSec = median(runs.zcat);
+      return { parseSec, zcatSec, cpuSec: median(runs.parse.map((p) => p.cpuSeconds)), parseMbPerSec: mbps(bytes, parseSec), zcatMbPerSec: mbps(bytes, zcatSec), ratio: zcatSec / parseSec };
+    };
+    const m = summary(free);
+    const p = summary(pinned);
     const scenario = "crawl.wat, gzip WAT";
     const label = `${(bytes / 1e6).toFixed(0)} MB`;
     const rows: Row[] = [
-      { scenario, metric: `crawl.wat in-process, ${label}, median of ${s.repeats}`, value: parseRate, unit: "MB/s" },
-      { scenario, metric: `zcat > /dev/null, same file, median of ${s.repeats}`, value: zcatRate, unit: "MB/s" },
-      { scenario, metric: "crawl.wat / zcat (throughput ratio)", value: parseRate / zcatRate, unit: "×", target: { op: ">=", bound: PARSE_VS_ZCAT } },
-      { scenario, metric: "crawl.wat pairs kept per second (median run)", value: expected.pairs / parseSec, unit: "pairs/s" },
-      { scenario, metric: "crawl.wat CPU / wall (median run; inflate runs on a libuv thread)", value: cpuSec / parseSec, unit: "cores" },
-      { scenario, metric: "first run (cold) minus warm median: module loading + JIT", value: first.seconds - parseSec, unit: "s" },
+      { scenario, metric: `crawl.wat on one core (all threads pinned), ${label}, median of ${s.repeats}`, value: p.parseMbPerSec, unit: "MB/s" },
+      { scenario, metric: `zcat > /dev/null on the same core, same file, median of ${s.repeats}`, value: p.zcatMbPerSec, unit: "MB/s" },
+      { scenario, metric: "crawl.wat / zcat on one core (throughput ratio)", value: p.ratio, unit: "×", target: { op: ">=", bound: PARSE_VS_ZCAT } },
+      { scenario, metric: `crawl.wat unpinned, median of ${s.repeats}`, value: m.parseMbPerSec, unit: "MB/s" },
+      { scenario, metric: `zcat unpinned, median of ${s.repeats}`, value: m.zcatMbPerSec, unit: "MB/s" },
+      { scenario, metric: "crawl.wat / zcat unpinned (throughput ratio)", value: m.ratio, unit: "×" },
+      { scenario, metric: "crawl.wat pairs kept per second (median unpinned run)", value: expected.pairs / m.parseSec, unit: "pairs/s" },
+      { scenario, metric: "crawl.wat CPU / wall unpinned (median run; inflate runs on a libuv thread)", value: m.cpuSec / m.parseSec, unit: "cores" },
+      { scenario, metric: "first run (cold) minus warm median: module loading + JIT", value: first.seconds - m.parseSec, unit: "s" },
     ];
     return {
       name: "crawl-wat",
@@ -139,9 +167,10 @@ export async function crawlWatScenario(config: BenchConfig, log: (line: string) 
         shard: { bytes, captures, records: expected.records, metadataRecords: expected.metadataRecords, pages: expected.pages, pairs: expected.pairs, seed: 1, generateSec: gen.seconds },
         repeats: s.repeats,
         firstRun: { seconds: first.seconds, cpuSeconds: first.cpuSeconds, mbPerSec: mbps(bytes, first.seconds) },
-        parseRuns: parse.map((p) => ({ ...p, mbPerSec: mbps(bytes, p.seconds) })),
-        zcatRuns: zcats.map((seconds) => ({ seconds, mbPerSec: mbps(bytes, seconds) })),
-        median: { parseSec, zcatSec, parseMbPerSec: parseRate, zcatMbPerSec: zcatRate, ratio: parseRate / zcatRate, target: PARSE_VS_ZCAT },
+        core,
+        unpinned: { parseRuns: free.parse.map((r) => ({ ...r, mbPerSec: mbps(bytes, r.seconds) })), zcatRuns: free.zcat.map((seconds) => ({ seconds, mbPerSec: mbps(bytes, seconds) })), median: m },
+        pinned: { parseRuns: pinned.parse.map((r) => ({ ...r, mbPerSec: mbps(bytes, r.seconds) })), zcatRuns: pinned.zcat.map((seconds) => ({ seconds, mbPerSec: mbps(bytes, seconds) })), median: p },
+        target: PARSE_VS_ZCAT,
       },
     };
   } finally {
