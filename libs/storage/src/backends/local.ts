@@ -2,12 +2,11 @@ import { randomBytes } from "node:crypto";
 import { createReadStream, readFile as readFileCallback, type Dirent } from "node:fs";
 import { constants as fsConstants, copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
-import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Driver, WriteSource } from "../driver.ts";
 import { StorageError, abortedError } from "../errors.ts";
 import { compareKeys } from "../keys.ts";
-import { bytesStream, toNodeReadable } from "../streams.ts";
+import { bytesStream, toNodeReadable, webFromNode } from "../streams.ts";
 import type { ByteRange, ListEntry, ObjectInfo } from "../types.ts";
 
 /**
@@ -212,8 +211,7 @@ export function localDriver(options: LocalOptions): Driver {
         await handle.close();
         return bytesStream(new Uint8Array(0));
       }
-      const node = createReadStream("", { fd: handle, start, end: end - 1, signal, highWaterMark: 1 << 20 });
-      return Readable.toWeb(node) as ReadableStream<Uint8Array>;
+      return webFromNode(createReadStream("", { fd: handle, start, end: end - 1, signal, highWaterMark: 1 << 20 }));
     },
 
     async write(key, source, { signal }) {

@@ -13,12 +13,13 @@ import {
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
 import { readFile } from "node:fs/promises";
 import type { Driver, WriteSource } from "../driver.ts";
 import { StorageError } from "../errors.ts";
 import { compareKeys } from "../keys.ts";
 import type { S3Options } from "../options.ts";
-import { bytesStream, sha256Hex, verifying } from "../streams.ts";
+import { bytesStream, sha256Hex, verifying, webFromNode } from "../streams.ts";
 import type { ByteRange, ListEntry, ObjectInfo } from "../types.ts";
 import { readHead, sliceStream, untilAborted, unquote } from "./cloud-helpers.ts";
 import { mapS3Error, s3ErrorName } from "./s3-errors.ts";
@@ -133,7 +134,9 @@ export async function s3Driver(options: S3DriverOptions): Promise<Driver> {
   /** The body of a GetObject as a web stream, cut to `slice`. */
   function bodyStream(got: { res: GetObjectCommandOutput; slice?: ByteRange } | undefined): ReadableStream<Uint8Array> {
     if (got?.res.Body === undefined) return bytesStream(new Uint8Array(0));
-    const stream = got.res.Body.transformToWebStream() as ReadableStream<Uint8Array>;
+    // In Node the body is an IncomingMessage: wrapped by webFromNode, a download to a file gets it back unwrapped.
+    const body = got.res.Body as unknown;
+    const stream = body instanceof Readable ? webFromNode(body) : (got.res.Body.transformToWebStream() as ReadableStream<Uint8Array>);
     return got.slice === undefined ? stream : sliceStream(stream, got.slice.offset, got.slice.length);
   }
 
