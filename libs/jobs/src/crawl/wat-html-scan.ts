@@ -323,7 +323,10 @@ function parseToken(from: number, to: number): unknown {
  */
 function keptToken(text: string, from: number, to: number): unknown {
   if (text.charCodeAt(from) !== QUOTE) return parseToken(from, to);
-  for (let i = from + 1; i < to - 1; i++) if (text.charCodeAt(i) <= 0x1f || text.charCodeAt(i) === BACKSLASH) return parseToken(from, to);
+  for (let i = from + 1; i < to - 1; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= 0x1f || c === BACKSLASH) return parseToken(from, to);
+  }
   return bytes.toString("utf8", from + 1, to - 1);
 }
 
