@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { fastShredder, pairsParquetSchema, readPairs, writePairs, type Pair } from "../src/crawl/pairs-parquet.ts";
+import { encodeByteArrays, useFastPlainEncoder } from "../src/crawl/parquet-plain.ts";
 import { useNativeSnappy } from "../src/crawl/parquet-snappy.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "drover-pairs-parquet-"));
@@ -75,5 +76,47 @@ describe("native snappy for parquetjs", () => {
       // And the other way: pages snappyjs wrote (files from before) still read.
       expect((await methods.SNAPPY!.inflate(Buffer.from(snappyjs.compress(page)))).equals(page)).toBe(true);
     }
+  });
+});
+
+describe("fast PLAIN BYTE_ARRAY encoder for parquetjs", () => {
+  // What parquetjs' encodeValues_BYTE_ARRAY writes: per value a 4-byte LE length, then Buffer.from(value).
+  const reference = (values: (string | Uint8Array)[]): Buffer =>
+    Buffer.concat(
+      values.flatMap((v) => {
+        const bytes = Buffer.from(v as string);
+        const length = Buffer.alloc(4);
+        length.writeUInt32LE(bytes.length);
+        return [length, bytes];
+      }),
+    );
+
+  it("writes the bytes parquetjs' encoder writes: ASCII, multi-byte, astral, lone surrogates, empty, byte arrays", () => {
+    const values: (string | Uint8Array)[] = [
+      "",
+      "https://img.example/a.jpg",
+      "Ein Hund im Park",
+      "größe ½ — 犬と猫",
+      "emoji 🐕‍🦺 and 𝄞",
+      "lone \ud800 high and \udc00 low surrogates, and one at the end \ud83d",
+      "x".repeat(70_000),
+      Buffer.from("a Buffer value"),
+      new Uint8Array([0, 255, 1, 254]),
+    ];
+    for (let i = 0; i < values.length; i++) expect(encodeByteArrays(values.slice(i))!.equals(reference(values.slice(i)))).toBe(true);
+    expect(encodeByteArrays([])!.byteLength).toBe(0);
+  });
+
+  it("leaves values it does not know to parquetjs (undefined), and is what the writer uses", async () => {
+    expect(encodeByteArrays(["a", 5])).toBeUndefined();
+    expect(encodeByteArrays([null])).toBeUndefined();
+    expect(useFastPlainEncoder()).toBe("fast");
+    expect(useFastPlainEncoder()).toBe("fast"); // idempotent
+    const plain = createRequire(import.meta.resolve("@dsnp/parquetjs"))("@dsnp/parquetjs/dist/lib/codec/plain.js") as {
+      encodeValues: (type: string, values: unknown[], opts?: unknown) => Buffer;
+    };
+    expect(plain.encodeValues("BYTE_ARRAY", ["é", Buffer.from("b")]).equals(reference(["é", Buffer.from("b")]))).toBe(true);
+    // Other types still go to parquetjs' own encoder.
+    expect(plain.encodeValues("INT32", [1, -1]).equals(Buffer.from([1, 0, 0, 0, 255, 255, 255, 255]))).toBe(true);
   });
 });

@@ -90,6 +90,31 @@ describe("pairs", () => {
     expect(d.firstTime({ url: "https://a/x.jp", alt: "g\ncat" })).toBe(true);
     expect(d.size).toBe(5);
   });
+
+  it("tells pairs apart where they differ, across table growth", () => {
+    const d = new Deduper();
+    // The URL/alt boundary counts, and so does every character, case and non-ASCII included.
+    expect(d.firstTime({ url: "ab", alt: "c" })).toBe(true);
+    expect(d.firstTime({ url: "a", alt: "bc" })).toBe(true);
+    expect(d.firstTime({ url: "", alt: "abc" })).toBe(true);
+    expect(d.firstTime({ url: "abc", alt: "" })).toBe(true);
+    expect(d.firstTime({ url: "https://a/x.jpg", alt: "Cat" })).toBe(true);
+    expect(d.firstTime({ url: "https://a/x.jpg", alt: "cat" })).toBe(true);
+    expect(d.firstTime({ url: "https://a/x.jpg", alt: "café" })).toBe(true);
+    expect(d.firstTime({ url: "https://a/x.jpg", alt: "cafe\u0301" })).toBe(true);
+    expect(d.size).toBe(8);
+    // 300,000 pairs that share long prefixes (the table doubles many times on the way): each
+    // new once, then seen, and the earliest still remembered at the end.
+    const pair = (i: number) => ({ url: `https://img.example.com/photos/2024/${i % 1000}/${i}.jpg`, alt: `photo number ${i >> 3}` });
+    let fresh = 0;
+    for (let i = 0; i < 300_000; i++) if (d.firstTime(pair(i))) fresh++;
+    expect(fresh).toBe(300_000);
+    let again = 0;
+    for (let i = 0; i < 300_000; i++) if (d.firstTime(pair(i))) again++;
+    expect(again).toBe(0);
+    expect(d.firstTime({ url: "ab", alt: "c" })).toBe(false);
+    expect(d.size).toBe(300_008);
+  });
 });
 
 describe("licence links", () => {

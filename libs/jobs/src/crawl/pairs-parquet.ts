@@ -80,7 +80,9 @@ const ROW_GROUP_SIZE = 10_000;
 export async function writePairs(path: string): Promise<PairsWriter> {
   const { ParquetWriter } = await import("@dsnp/parquetjs");
   const { useNativeSnappy } = await import("./parquet-snappy.ts");
+  const { useFastPlainEncoder } = await import("./parquet-plain.ts");
   useNativeSnappy();
+  useFastPlainEncoder();
   // Data page v1 for the widest reader support (older pyarrow/spark read v2 poorly).
   const writer: ParquetWriter = await ParquetWriter.openFile(await pairsParquetSchema(), path, { rowGroupSize: ROW_GROUP_SIZE, useDataPageV2: false });
   let rows = 0;

@@ -11,10 +11,10 @@
 //   malformed value it reads) it throws ScanError and the caller parses the record with
 //   JSON.parse, so a well-formed record gives what JSON.parse would give (tested against it
 //   on generated pages spelt three ways, and on odd cases).
-// - Strings that may outlive the record (an image's URL and alt, the target URI) come out of
-//   JSON.parse of their own token: a V8 slice would keep the whole record's text in memory for
-//   as long as a pair or the duplicate check holds the string. Page links' URLs, looked at for a
-//   licence and let go, are slices.
+// - Strings that may outlive the record (an image's URL and alt, the target URI) are decoded
+//   from their own token's bytes: a V8 slice would keep the whole record's text in memory for
+//   as long as a pair (buffered for the pairs file) holds the string. Page links' URLs, looked
+//   at for a licence and let go, are slices.
 // - Outside HTML-Metadata the JSON is skipped, not checked: a record whose envelope is
 //   malformed elsewhere is still read (JSON.parse refused it whole).
 // - Keys are found by their plain spelling, and the first `"HTML-Metadata": {` is taken for
