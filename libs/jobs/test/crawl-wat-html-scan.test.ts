@@ -103,6 +103,15 @@ describe("scanHtmlRecord", () => {
       const text = envelope(html);
       expect(byScanner(text), html).toEqual(byJsonParse(text));
     }
+    // Names that end like the key, before it: only a quoted "HTML-Metadata" is the key.
+    for (const header of [',"XHTML-Metadata":"h"', ',"X-HTML-Metadata":{"Links":[1]}']) {
+      const text = envelope('{"Links":[{"path":"IMG@/src","url":"a.jpg","alt":"b"}]}', header);
+      expect(byScanner(text), header).toEqual(byJsonParse(text));
+      expect(scanHtmlRecord(Buffer.from(text))?.html.Links, header).toEqual([{ path: "IMG@/src", url: "a.jpg", alt: "b" }]);
+    }
+    expect(scanHtmlRecord(Buffer.from('HTML-Metadata":{}'))).toBeUndefined();
+    // The name as a string value before the key looks like the key: left to JSON.parse.
+    expect(() => scanHtmlRecord(Buffer.from(envelope("{}", ',"v":"HTML-Metadata"')))).toThrow(ScanError);
     // The last "WARC-Target-URI" is a string value: the key before it counts.
     const valueAfter = '{"Envelope":{"Payload-Metadata":{"HTTP-Response-Metadata":{"HTML-Metadata":{}}},"WARC-Header-Metadata":{"WARC-Target-URI":"http://x/"},"Z":"WARC-Target-URI"}}';
     expect(byScanner(valueAfter)).toEqual(byJsonParse(valueAfter));

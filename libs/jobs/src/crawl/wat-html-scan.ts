@@ -66,7 +66,7 @@ const UNREAD_LINK: Readonly<Record<string, never>> = Object.freeze({});
 export function scanHtmlRecord(payload: Buffer): ScannedRecord | undefined {
   // Most metadata records (requests, crawler metadata) hold no page: the bytes say so before
   // anything is copied.
-  const htmlAt = payload.indexOf(HTML_KEY);
+  const htmlAt = findHtmlKey(payload);
   if (htmlAt < 0) return undefined;
   // Scanned as Latin-1: one character per byte, a copy rather than a UTF-8 decode, and every
   // character JSON's syntax uses is ASCII, which no byte of a multi-byte UTF-8 sequence is. So
@@ -84,6 +84,21 @@ export function scanHtmlRecord(payload: Buffer): ScannedRecord | undefined {
     bytes = EMPTY;
   }
 }
+
+/**
+ * payload.indexOf(HTML_KEY), about twice as fast: Node's search looks for the needle's first
+ * byte and compares from there, and in JSON a quote starts every string, where 'H' is rarer.
+ * So it finds the name without its opening quote and checks the byte before.
+ */
+function findHtmlKey(payload: Buffer): number {
+  for (let at = payload.indexOf(HTML_NAME); at >= 0; at = payload.indexOf(HTML_NAME, at + 1)) {
+    if (at > 0 && payload[at - 1] === QUOTE) return at - 1;
+  }
+  return -1;
+}
+
+/** HTML_KEY without its opening quote, as bytes. */
+const HTML_NAME = Buffer.from(HTML_KEY.slice(1), "latin1");
 
 const EMPTY = Buffer.alloc(0);
 /** The record scanHtmlRecord is reading (set for the call only; the scan is synchronous). */
