@@ -8,7 +8,9 @@ import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Readable } from "node:stream";
 import { downloadFile, openStorage, StorageError, type ReadOptions, type Storage } from "../src/index.ts";
+import { appendHashed } from "../src/transfer/download-file.ts";
 
 const sha = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
@@ -108,5 +110,45 @@ describe("downloadFile after a dropped connection", () => {
     const target = join(dir, "wrong", "wrong.bin");
     await expect(downloadFile(memory, "wrong.bin", target, { sha256: sha(Buffer.from("something else")) })).rejects.toMatchObject({ kind: "ChecksumMismatch" });
     expect(await readdir(join(dir, "wrong"))).toEqual([]);
+  });
+});
+
+describe("appendHashed (the large-download write loop)", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "drover-append-hashed-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("writes every chunk that arrived before the source failed, then passes the failure on", async () => {
+    const bytes = randomBytes(5 * 1024 * 1024 + 123);
+    const path = join(dir, "cut.bin");
+    const seen: number[] = [];
+    // 5 MiB before the cut: more than the write buffer holds, so some of it waits for the disk when the source fails.
+    const cut = Readable.fromWeb(cutStream(bytes, 5 * 1024 * 1024) as never);
+    await expect(appendHashed(cut, path, false, (chunk) => seen.push(chunk.length))).rejects.toThrow("connection reset (test)");
+    // Every chunk the loop saw is on disk (the source may drop what it still buffered when it failed).
+    const total = seen.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(4 * 1024 * 1024);
+    expect((await readFile(path)).equals(bytes.subarray(0, total))).toBe(true);
+    // Appending the rest from where the file ends gives the whole object.
+    await appendHashed(Readable.from([bytes.subarray(total)]), path, true, () => {});
+    expect(sha(await readFile(path))).toBe(sha(bytes));
+  });
+
+  it("fails with the file's error when the disk refuses a write, and stops reading", async () => {
+    // /dev/full opens for writing and fails every write with ENOSPC.
+    let pulled = 0;
+    const endless = new Readable({
+      read() {
+        pulled++;
+        this.push(Buffer.alloc(65_536, 1));
+      },
+    });
+    await expect(appendHashed(endless, "/dev/full", false, () => {})).rejects.toMatchObject({ code: "ENOSPC" });
+    expect(endless.destroyed).toBe(true);
+    expect(pulled).toBeLessThan(1000);
   });
 });
