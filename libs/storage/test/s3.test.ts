@@ -2,6 +2,8 @@
 // (multipart clean-up, error mapping, presigned URL shape, user metadata).
 import { HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
 import { createHash, randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStorage, type Storage } from "../src/index.ts";
 import { s3Driver } from "../src/backends/s3.ts";
@@ -194,4 +196,49 @@ describe("s3 specifics", () => {
     expect(kind(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }))).toBeUndefined();
     expect(mapS3Error(err("NoSuchBucket", 404), "k", "b", "s3://b/")?.message).toContain("'b'");
   });
+});
+
+describe("s3 aborts", () => {
+  // A server that takes every request and never answers: only the signal can end a request
+  // (the SDK sets no timeout of its own), so a signal that does not reach the request in
+  // flight leaves the call hanging and the test timing out.
+  it("ends requests in flight when their signal fires: HEAD, GET, PUT, List, DELETE", async () => {
+    const arrived: string[] = [];
+    const sockets = new Set<Socket>();
+    const silent = createServer((req) => arrived.push(`${req.method} ${req.url}`));
+    silent.on("connection", (socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const storage = await openStorage("s3://silent/p/", s3Options({ endpoint: `http://127.0.0.1:${port}`, region: "us-east-1", accessKeyId: "k", secretAccessKey: "s" }));
+      const calls: [string, (signal: AbortSignal) => Promise<unknown>][] = [
+        ["stat", (signal) => storage.stat("k", { signal })],
+        ["read", (signal) => storage.read("k", { signal })],
+        ["write", (signal) => storage.write("k", "small", { signal })],
+        [
+          "list",
+          async (signal) => {
+            for await (const entry of storage.list("", { signal })) void entry;
+          },
+        ],
+        ["delete", (signal) => storage.delete("k", { signal })],
+      ];
+      for (const [name, call] of calls) {
+        const before = arrived.length;
+        const controller = new AbortController();
+        const pending = kindOf(call(controller.signal));
+        // Fire only once the request is at the server, so it is the request in flight that is ended.
+        while (arrived.length === before) await new Promise((resolve) => setTimeout(resolve, 5));
+        controller.abort();
+        expect(await pending, name).toBe("Aborted");
+      }
+      await storage.close();
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 30_000);
 });
