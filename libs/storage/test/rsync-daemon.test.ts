@@ -1,6 +1,9 @@
-import { dirname } from "node:path";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStorage, StorageError } from "../src/index.ts";
+import { openStorage, StorageError, uploadDir } from "../src/index.ts";
+import { needsProtectArgs } from "../src/backends/rsync-remote.ts";
 import { describeStorage } from "./describe-storage.ts";
 import { describeRsyncSpecifics } from "./rsync-specifics.ts";
 import { startRsyncDaemon, type RsyncDaemonServer } from "./servers/rsync-daemon.ts";
@@ -75,4 +78,42 @@ describe("rsync daemon errors", () => {
     const error = await failure(storage.stat("k"));
     expect(error).toMatchObject({ kind: "Unavailable", retryable: true });
   });
+});
+
+describe("rsync daemon: -s only where a path needs it", () => {
+  it("decides by scheme, --files-from and the paths after --", () => {
+    const plain = ["-r", "--out-format=%i %l %n", "--", "/tmp/src/", "rsync://u@127.0.0.1:873/mod/a/b-c_d.e/"];
+    expect(needsProtectArgs("rsync", plain)).toBe(false);
+    expect(needsProtectArgs("ssh", plain)).toBe(true);
+    for (const path of ["rsync://u@h/mod/a b/", "rsync://u@h/mod/a*/", "rsync://u@h/mod/[x]/", "rsync://u@h/mod/ä/", "rsync://u@h/mod/a?b", "/tmp/x y/"]) {
+      expect(needsProtectArgs("rsync", ["-r", "--", "/tmp/src/", path]), path).toBe(true);
+      expect(needsProtectArgs("rsync", ["-r", "--", path, "/tmp/dest/"]), path).toBe(true);
+    }
+    expect(needsProtectArgs("rsync", ["--from0", "--files-from=-", "--", "rsync://u@h/mod/", "/tmp/d/"])).toBe(true);
+    expect(needsProtectArgs("rsync", ["--list-only"])).toBe(true); // no "--": nothing to judge
+  });
+
+  it("moves keys that a daemon would glob or split, under plain and odd prefixes, unchanged", async () => {
+    await using server = await startRsyncDaemon();
+    const storage = await openStorage(`${server.url}/globs/`, { rsync: { passwordFile: server.passwordFile } });
+    const names = ["a*b.txt", "[x].txt", "q?.txt", "two words.txt", "plain.txt"];
+    const src = await mkdtemp(join(tmpdir(), "drover-rsync-globs-"));
+    try {
+      for (const name of names) await writeFile(join(src, name), `content of ${name}`);
+      for (const prefix of ["plain/", "odd [*] prefix/"]) {
+        await uploadDir(src, storage, { prefix });
+        const keys: string[] = [];
+        for await (const entry of storage.list(prefix)) keys.push(entry.key);
+        expect(keys.sort(), prefix).toEqual(names.map((n) => prefix + n).sort());
+        for (const name of names) expect(Buffer.from(await storage.read(prefix + name)).toString(), prefix + name).toBe(`content of ${name}`);
+        // A single key written and read on its own, too.
+        await storage.write(`${prefix}single*.txt`, "one");
+        expect(Buffer.from(await storage.read(`${prefix}single*.txt`)).toString()).toBe("one");
+        expect(await storage.exists(`${prefix}single?.txt`)).toBe(false);
+      }
+    } finally {
+      await storage.close();
+      await rm(src, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
