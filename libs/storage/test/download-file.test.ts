@@ -150,5 +150,11 @@ describe("appendHashed (the large-download write loop)", () => {
     await expect(appendHashed(endless, "/dev/full", false, () => {})).rejects.toMatchObject({ code: "ENOSPC" });
     expect(endless.destroyed).toBe(true);
     expect(pulled).toBeLessThan(1000);
+    // A source that stalls after its first chunk: the failed write must not leave the loop
+    // waiting for a chunk that never comes.
+    const stalled = new Readable({ read() {} });
+    stalled.push(Buffer.alloc(65_536, 2));
+    await expect(appendHashed(stalled, "/dev/full", false, () => {})).rejects.toMatchObject({ code: "ENOSPC" });
+    expect(stalled.destroyed).toBe(true);
   });
 });

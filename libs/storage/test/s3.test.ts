@@ -241,4 +241,37 @@ describe("s3 aborts", () => {
       await new Promise((resolve) => silent.close(resolve));
     }
   }, 30_000);
+
+  it("ends a call waiting to retry when its signal fires", async () => {
+    // Every request gets 503 SlowDown with Retry-After: the SDK waits seconds before retrying.
+    let requests = 0;
+    let answered!: () => void;
+    const firstAnswer = new Promise<void>((resolve) => (answered = resolve));
+    const busy = createServer((req, res) => {
+      requests++;
+      res.writeHead(503, { "Retry-After": "30", "Content-Type": "application/xml" });
+      res.end("<Error><Code>SlowDown</Code><Message>busy</Message></Error>", () => answered());
+    });
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const { port } = busy.address() as AddressInfo;
+    try {
+      const storage = await openStorage("s3://busy/p/", s3Options({ endpoint: `http://127.0.0.1:${port}`, region: "us-east-1", accessKeyId: "k", secretAccessKey: "s" }));
+      const controller = new AbortController();
+      let settled = false;
+      const pending = kindOf(storage.stat("k", { signal: controller.signal })).finally(() => (settled = true));
+      await firstAnswer;
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the answer read, the retry wait begun
+      controller.abort();
+      // The wait is raced against the signal: the call settles within a few turns of the
+      // event loop, not when the wait ends (no clock involved in this check).
+      for (let turn = 0; turn < 20 && !settled; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(settled).toBe(true);
+      expect(await pending).toBe("Aborted");
+      expect(requests).toBe(1);
+      await storage.close();
+    } finally {
+      busy.closeAllConnections();
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  }, 30_000);
 });

@@ -1,6 +1,5 @@
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, type PutObjectCommand, type PutObjectCommandInput, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { signalled } from "./s3-signal.ts";
 
 export interface MultipartOptions {
   partSize: number;
@@ -37,9 +36,7 @@ export async function multipartUpload(
         if (command instanceof AbortMultipartUploadCommand) return target.send(command).catch(() => ({}));
         if (command instanceof CreateMultipartUploadCommand) return target.send(command);
         if (command instanceof CompleteMultipartUploadCommand) signal?.throwIfAborted();
-        // Upload passes no options of its own today; with none, the client's cached middleware serves the part.
-        const typed = signalled(command as PutObjectCommand, signal);
-        return sendOptions === undefined ? target.send(typed) : target.send(typed, { ...sendOptions, abortSignal: signal });
+        return target.send(command as PutObjectCommand, { ...sendOptions, abortSignal: signal });
       };
     },
   });

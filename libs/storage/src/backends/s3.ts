@@ -23,7 +23,6 @@ import { bytesStream, sha256Hex, verifying, webFromNode } from "../streams.ts";
 import type { ByteRange, ListEntry, ObjectInfo } from "../types.ts";
 import { readHead, sliceStream, untilAborted, unquote } from "./cloud-helpers.ts";
 import { mapS3Error, s3ErrorName } from "./s3-errors.ts";
-import { passSignals, SignalPassingHandler, signalled } from "./s3-signal.ts";
 import { multipartUpload } from "./s3-upload.ts";
 
 /**
@@ -63,11 +62,7 @@ export async function s3Driver(options: S3DriverOptions): Promise<Driver> {
     // s3rver stores the framing as data, and the checksums cost CPU we spend on sha256.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-    // Each command type's middleware stack is built once; signals travel beside commands (s3-signal.ts).
-    cacheMiddleware: true,
-    requestHandler: new SignalPassingHandler(),
   });
-  passSignals(client);
   const partSizeOption = options.partSize ?? DEFAULT_PART_SIZE;
   const queueSize = options.queueSize ?? 4;
   const uploadCutoff = options.uploadCutoff ?? 200 * MIB;
@@ -79,7 +74,7 @@ export async function s3Driver(options: S3DriverOptions): Promise<Driver> {
 
   async function head(key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined> {
     try {
-      const res = await client.send(signalled(new HeadObjectCommand({ Bucket: bucket, Key: root + key }), signal));
+      const res = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: root + key }), { abortSignal: signal });
       bucketSeen = true;
       return {
         key,
@@ -93,7 +88,7 @@ export async function s3Driver(options: S3DriverOptions): Promise<Driver> {
       if (s3ErrorName(error) !== "NotFound") throw error;
       // HEAD has no body, so a missing bucket also looks like a missing key: ask once.
       if (!bucketSeen) {
-        await client.send(signalled(new HeadBucketCommand({ Bucket: bucket }), signal)).catch((bucketError: unknown) => {
+        await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal }).catch((bucketError: unknown) => {
           if (s3ErrorName(bucketError) !== "NotFound") throw bucketError;
           throw new StorageError("NotFound", `S3 bucket '${bucket}' does not exist`, { key, cause: bucketError });
         });
@@ -118,7 +113,7 @@ export async function s3Driver(options: S3DriverOptions): Promise<Driver> {
     const Range = whole ? undefined : `bytes=${range.offset}-${range.length === undefined ? "" : range.offset + range.length - 1}`;
     let res: GetObjectCommandOutput;
     try {
-      res = await client.send(signalled(new GetObjectCommand({ Bucket: bucket, Key: root + key, Range }), signal));
+      res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: root + key, Range }), { abortSignal: signal });
     } catch (error) {
       if (Range === undefined || s3ErrorName(error) !== "InvalidRange") throw error;
       if ((await head(key, signal)) === undefined) throw notFound(key);
@@ -151,7 +146,7 @@ export async function s3Driver(options: S3DriverOptions): Promise<Driver> {
   }
 
   async function putBytes(key: string, data: Uint8Array, params: Omit<PutObjectCommandInput, "Body">, signal?: AbortSignal): Promise<ObjectInfo> {
-    const res = await client.send(signalled(new PutObjectCommand({ ...params, Body: data, ContentLength: data.byteLength }), signal));
+    const res = await client.send(new PutObjectCommand({ ...params, Body: data, ContentLength: data.byteLength }), { abortSignal: signal });
     return { key, size: data.byteLength, etag: unquote(res.ETag), sha256: params.Metadata?.["sha256"], contentType: params.ContentType };
   }
 
@@ -181,7 +176,7 @@ export async function s3Driver(options: S3DriverOptions): Promise<Driver> {
         if (source.size <= uploadCutoff) {
           // One streamed request: fewer round trips and no part bookkeeping on the server.
           const body = createReadStream(source.path, { signal, highWaterMark: MIB });
-          const res = await client.send(signalled(new PutObjectCommand({ ...params(source.sha256), Body: body, ContentLength: source.size }), signal));
+          const res = await client.send(new PutObjectCommand({ ...params(source.sha256), Body: body, ContentLength: source.size }), { abortSignal: signal });
           return { key, size: source.size, etag: unquote(res.ETag), sha256: source.sha256, contentType };
         }
         return putMultipart(key, createReadStream(source.path, { signal, highWaterMark: MIB }), source.size, params(source.sha256), signal);
@@ -199,7 +194,8 @@ export async function s3Driver(options: S3DriverOptions): Promise<Driver> {
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
       const res = await client.send(
-        signalled(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((k) => ({ Key: root + k })), Quiet: true } }), signal),
+        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((k) => ({ Key: root + k })), Quiet: true } }),
+        { abortSignal: signal },
       );
       const failed = (res.Errors ?? []).filter((e) => e.Code !== "NoSuchKey");
       if (failed.length > 0) {
@@ -230,7 +226,8 @@ export async function s3Driver(options: S3DriverOptions): Promise<Driver> {
       let lastPrefix: string | undefined;
       do {
         const page = await client.send(
-          signalled(new ListObjectsV2Command({ Bucket: bucket, Prefix: root + prefix, Delimiter: delimiter, MaxKeys: pageSize ?? 1000, ContinuationToken: token }), signal),
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: root + prefix, Delimiter: delimiter, MaxKeys: pageSize ?? 1000, ContinuationToken: token }),
+          { abortSignal: signal },
         );
         const entries: ListEntry[] = [];
         for (const object of page.Contents ?? []) {
@@ -280,7 +277,7 @@ export async function s3Driver(options: S3DriverOptions): Promise<Driver> {
     write: (key, source, { contentType, signal }) => write(key, source, contentType, signal),
 
     async delete(key, signal) {
-      await client.send(signalled(new DeleteObjectCommand({ Bucket: bucket, Key: root + key }), signal));
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: root + key }), { abortSignal: signal });
     },
 
     deleteMany,
@@ -296,7 +293,8 @@ export async function s3Driver(options: S3DriverOptions): Promise<Driver> {
       }
       const copySource = `${bucket}/${(root + fromKey).split("/").map(encodeURIComponent).join("/")}`;
       const res = await client.send(
-        signalled(new CopyObjectCommand({ Bucket: bucket, Key: root + toKey, CopySource: copySource, MetadataDirective: "COPY" }), signal),
+        new CopyObjectCommand({ Bucket: bucket, Key: root + toKey, CopySource: copySource, MetadataDirective: "COPY" }),
+        { abortSignal: signal },
       );
       return {
         key: toKey,

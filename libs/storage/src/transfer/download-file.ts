@@ -184,9 +184,14 @@ async function fetchToPartial(storage: Storage, key: string, partial: string, ex
  */
 export async function appendHashed(source: Readable, path: string, append: boolean, seen: (chunk: Buffer) => void): Promise<void> {
   const file = createWriteStream(path, { flags: append ? "a" : "w", highWaterMark: WRITE_BUFFER_BYTES });
-  // Set once the file fails: the loop stops there (its 'error' also ends a wait for 'drain').
+  // Set once the file fails. The source is destroyed too: the loop may be waiting for its
+  // next chunk (most writes fit in the buffer, so there is no 'drain' to wait for), and a
+  // stalled source would otherwise keep it waiting.
   let fileError: unknown;
-  file.on("error", (error) => (fileError ??= error));
+  file.on("error", (error) => {
+    fileError ??= error;
+    source.destroy();
+  });
   let sourceError: unknown;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
