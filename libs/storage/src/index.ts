@@ -28,4 +28,4 @@ export { downloadFile, type DownloadFileOptions, type DownloadFileResult } from 
 export { copyObject, copyPrefix, type CopyObjectOptions } from "./transfer/copy.ts";
 export { withRetry, type RetryOptions } from "./transfer/retry.ts";
 export type { TransferProgress, ProgressListener } from "./transfer/progress.ts";
-export { sha256Hex, hashFile } from "./streams.ts";
+export { sha256Hex, hashFile, toNodeReadable } from "./streams.ts";

@@ -1,6 +1,5 @@
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Command } from "commander";
 import {
@@ -9,6 +8,7 @@ import {
   downloadDir,
   downloadFile,
   openStorage,
+  toNodeReadable,
   StorageError,
   uploadDir,
   type DirTransferSummary,
@@ -145,7 +145,7 @@ export function storageCommand(): Command {
     .action(run(async (url: string) => {
       const { root, key } = splitObjectUrl(url);
       await withStorage(root, async (s) => {
-        await pipeline(Readable.fromWeb((await s.readStream(key)) as import("node:stream/web").ReadableStream<Uint8Array>), process.stdout);
+        await pipeline(toNodeReadable(await s.readStream(key)), process.stdout);
       });
     }));
 

@@ -2,10 +2,8 @@
 // buffered whole, with one byte range when the backend reads ranges, and stopping the
 // storage read when the client goes away. Used by the dataset hub, the DSX Hub API and the
 // Crawling@Home shard route.
-import { type ByteRange, type Storage } from "@drover/storage";
+import { toNodeReadable, type ByteRange, type Storage } from "@drover/storage";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { Readable } from "node:stream";
-import type { ReadableStream as NodeWebStream } from "node:stream/web";
 
 export interface SendObjectOptions {
   /** A strong validator (quoted): answers If-None-Match with 304 and guards If-Range. */
@@ -65,7 +63,7 @@ export async function sendObject(request: FastifyRequest, reply: FastifyReply, s
     return void reply.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
   const web = await storage!.readStream(key, { signal: abort.signal, ...rangeOption });
-  return void reply.send(Readable.fromWeb(web as unknown as NodeWebStream<Uint8Array>));
+  return void reply.send(toNodeReadable(web));
 }
 
 /** Objects up to this size are read whole and sent as one buffer. */

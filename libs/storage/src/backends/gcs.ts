@@ -6,7 +6,7 @@ import type { Driver, WriteSource } from "../driver.ts";
 import { StorageError, abortedError, throwIfAborted } from "../errors.ts";
 import { compareKeys } from "../keys.ts";
 import type { GcsOptions } from "../options.ts";
-import { bytesStream, collect, sha256Hex } from "../streams.ts";
+import { bytesStream, collect, sha256Hex, toNodeReadable } from "../streams.ts";
 import type { ByteRange, ListEntry, ObjectInfo } from "../types.ts";
 import { eachLimit } from "../limit.ts";
 import { readHead, sliceStream, untilAborted, unquote } from "./cloud-helpers.ts";
@@ -157,7 +157,7 @@ export async function gcsDriver(options: GcsDriverOptions): Promise<Driver> {
       case "stream": {
         const head = await readHead(untilAborted(source.stream, signal), SIMPLE_UPLOAD_MAX);
         if (head.complete) return simpleUpload(key, head.data, source.sha256 ?? sha256Hex(head.data), contentType);
-        return upload(Readable.fromWeb(head.stream as import("node:stream/web").ReadableStream<Uint8Array>), source.size, source.sha256);
+        return upload(toNodeReadable(head.stream), source.size, source.sha256);
       }
     }
   }

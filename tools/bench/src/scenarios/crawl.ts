@@ -145,6 +145,10 @@ export async function crawlWatScenario(config: BenchConfig, log: (line: string) 
       const zcatSec = median(runs.zcat);
       return { parseSec, zcatSec, cpuSec: median(runs.parse.map((p) => p.cpuSeconds)), parseMbPerSec: mbps(bytes, parseSec), zcatMbPerSec: mbps(bytes, zcatSec), ratio: zcatSec / parseSec };
     };
+    const runDetails = (runs: typeof free) => ({
+      parseRuns: runs.parse.map((r) => ({ ...r, mbPerSec: mbps(bytes, r.seconds) })),
+      zcatRuns: runs.zcat.map((seconds) => ({ seconds, mbPerSec: mbps(bytes, seconds) })),
+    });
     const m = summary(free);
     const p = summary(pinned);
     const scenario = "crawl.wat, gzip WAT";
@@ -168,8 +172,8 @@ export async function crawlWatScenario(config: BenchConfig, log: (line: string) 
         repeats: s.repeats,
         firstRun: { seconds: first.seconds, cpuSeconds: first.cpuSeconds, mbPerSec: mbps(bytes, first.seconds) },
         core,
-        unpinned: { parseRuns: free.parse.map((r) => ({ ...r, mbPerSec: mbps(bytes, r.seconds) })), zcatRuns: free.zcat.map((seconds) => ({ seconds, mbPerSec: mbps(bytes, seconds) })), median: m },
-        pinned: { parseRuns: pinned.parse.map((r) => ({ ...r, mbPerSec: mbps(bytes, r.seconds) })), zcatRuns: pinned.zcat.map((seconds) => ({ seconds, mbPerSec: mbps(bytes, seconds) })), median: p },
+        unpinned: { ...runDetails(free), median: m },
+        pinned: { ...runDetails(pinned), median: p },
         target: PARSE_VS_ZCAT,
       },
     };
