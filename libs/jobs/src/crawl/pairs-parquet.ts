@@ -5,6 +5,8 @@
 // @dsnp/parquetjs is imported lazily: only runners load this module, but even they should not
 // pay for the parquet code (and its thrift tables) before they write or read a file.
 import type { ParquetSchema, ParquetWriter } from "@dsnp/parquetjs";
+import { DistinctIds, ZeroLevels } from "./parquet-page-buffers.ts";
+import { PlainByteArrays, PlainInt64s, useFastPlainEncoder } from "./parquet-plain.ts";
 
 /** One row of the pairs file. */
 export interface Pair {
@@ -80,14 +82,13 @@ const ROW_GROUP_SIZE = 10_000;
 export async function writePairs(path: string): Promise<PairsWriter> {
   const { ParquetWriter } = await import("@dsnp/parquetjs");
   const { useNativeSnappy } = await import("./parquet-snappy.ts");
-  const { useFastPlainEncoder } = await import("./parquet-plain.ts");
   useNativeSnappy();
-  useFastPlainEncoder();
+  const encoder = useFastPlainEncoder();
   // Data page v1 for the widest reader support (older pyarrow/spark read v2 poorly).
   const writer: ParquetWriter = await ParquetWriter.openFile(await pairsParquetSchema(), path, { rowGroupSize: ROW_GROUP_SIZE, useDataPageV2: false });
   let rows = 0;
   let closed = false;
-  const fast = fastShredder(writer);
+  const fast = fastShredder(writer, encoder === "fast");
   return {
     get rows() {
       return rows;
@@ -111,10 +112,13 @@ export async function writePairs(path: string): Promise<PairsWriter> {
 
 /** A column of parquetjs' row buffer, as its shredRecord fills it (@dsnp/parquetjs 1.8). */
 interface ColumnBuffer {
-  dlevels: number[];
-  rlevels: number[];
-  values: unknown[];
-  distinct_values: Set<unknown>;
+  /** Arrays, or ZeroLevels where the direct path only counts them. */
+  dlevels: number[] | ZeroLevels;
+  rlevels: number[] | ZeroLevels;
+  /** An array, or PlainByteArrays / PlainInt64s where the direct path encodes as it goes. */
+  values: unknown[] | PlainByteArrays | PlainInt64s;
+  /** A Set, or DistinctIds where the direct path keeps sample ids as a range. */
+  distinct_values: Set<unknown> | DistinctIds;
   count: number;
 }
 interface RowBuffer {
@@ -126,7 +130,7 @@ interface RowBuffer {
 interface WriterInternals {
   rowBuffer?: RowBuffer;
   rowGroupSize?: number;
-  envelopeWriter?: { pageSize?: number } | null;
+  envelopeWriter?: { pageSize?: number; useDataPageV2?: boolean } | null;
   schema?: { fieldList?: { path: string[]; dLevelMax: number; rLevelMax: number; isNested?: boolean; statistics?: boolean }[] };
 }
 
@@ -137,6 +141,8 @@ interface FastColumn {
   dLevelMax: number;
   /** Whether parquetjs gathers statistics for it (only then is its distinct-value set read). */
   statistics: boolean;
+  /** How its values are encoded as they come (strings and sample ids). */
+  plain: typeof PlainByteArrays | typeof PlainInt64s;
 }
 
 /** PAIRS_SCHEMA's columns, in its order, as the fast path needs them. */
@@ -144,6 +150,7 @@ const FAST_COLUMNS: readonly FastColumn[] = Object.entries(PAIRS_SCHEMA).map(([n
   name: name as ColumnName,
   dLevelMax: "optional" in spec && spec.optional ? 1 : 0,
   statistics: !("statistics" in spec && spec.statistics === false),
+  plain: spec.type === "UTF8" ? PlainByteArrays : PlainInt64s,
 }));
 const COLUMN = Object.fromEntries(FAST_COLUMNS.map((c) => [c.name, c])) as Record<ColumnName, FastColumn>;
 
@@ -156,8 +163,14 @@ const COLUMN = Object.fromEntries(FAST_COLUMNS.map((c) => [c.name, c])) as Recor
  * UTF-8 bytes), so the file is byte for byte the same. Any row that fills a page or a row group
  * goes through appendRow, which then encodes and flushes as usual. Returns undefined (use
  * appendRow for everything) if the writer does not look like the one this was written against.
+ *
+ * With `encode` (only when useFastPlainEncoder() is in place) and v1 data pages, values are
+ * PLAIN-encoded as they are put (parquet-plain.ts), sample ids' distinct values kept as a range
+ * and levels that are all 0 only counted (parquet-page-buffers.ts), so a page holds bytes
+ * outside the heap instead of strings, bigints and arrays the collector copies until the page
+ * is written.
  */
-export function fastShredder(writer: ParquetWriter): ((pair: Pair) => boolean) | undefined {
+export function fastShredder(writer: ParquetWriter, encode = false): ((pair: Pair) => boolean) | undefined {
   const w = writer as unknown as WriterInternals;
   const fields = w.schema?.fieldList;
   const pageSize = w.envelopeWriter?.pageSize;
@@ -168,21 +181,24 @@ export function fastShredder(writer: ParquetWriter): ((pair: Pair) => boolean) |
     return f.path.length === 1 && f.path[0] === c.name && f.dLevelMax === c.dLevelMax && f.rLevelMax === 0 && !f.isNested && (f.statistics !== false) === c.statistics;
   });
   if (!ok) return undefined;
+  // ZeroLevels stand only where levels are not encoded: a v1 page, a column's maximum level 0.
+  const compact = encode && w.envelopeWriter?.useDataPageV2 === false;
   const put = (data: Record<string, ColumnBuffer>, spec: FastColumn, value: string | bigint | undefined): void => {
     const column = data[spec.name]!;
-    column.rlevels.push(0);
+    (compact ? zeroLevels(column, "rlevels") : column.rlevels).push(0);
     column.count += 1;
+    const dlevels = compact && spec.dLevelMax === 0 ? zeroLevels(column, "dlevels") : column.dlevels;
     if (value === undefined) {
-      column.dlevels.push(0);
+      dlevels.push(0);
       return;
     }
-    column.dlevels.push(spec.dLevelMax);
+    dlevels.push(spec.dLevelMax);
     // Read only for statistics: a column without them never looks at its set.
-    if (spec.statistics) column.distinct_values.add(value);
+    if (spec.statistics) (compact && spec.plain === PlainInt64s ? distinctIds(column) : column.distinct_values).add(value);
     // shredRecord stores a string as Buffer.from(value, "utf8"), but the PLAIN encoder copies
     // every value through Buffer.from() again, which gives a string's UTF-8 bytes directly: the
     // string itself encodes to the same bytes, and one Buffer per value is saved.
-    column.values.push(value);
+    (compact ? encodedValues(column, spec.plain) : column.values).push(value);
   };
   return (pair) => {
     const buffer = w.rowBuffer;
@@ -261,4 +277,35 @@ interface RawRow {
   page_url: string;
   license?: string | null;
   language?: string | null;
+}
+
+/**
+ * The column's values as `plain` encodes them. parquetjs starts every page with a fresh array,
+ * and its own shredder may have put values there already (a row that went through appendRow).
+ */
+function encodedValues(column: ColumnBuffer, plain: typeof PlainByteArrays | typeof PlainInt64s): PlainByteArrays | PlainInt64s {
+  if (column.values instanceof plain) return column.values;
+  const encoded = new plain();
+  for (const value of column.values as unknown[]) encoded.push(value);
+  column.values = encoded;
+  return encoded;
+}
+
+/** The column's levels of one kind as ZeroLevels (parquetjs starts every page with fresh arrays, see encodedValues). */
+function zeroLevels(column: ColumnBuffer, kind: "rlevels" | "dlevels"): ZeroLevels {
+  const levels = column[kind];
+  if (levels instanceof ZeroLevels) return levels;
+  const zeros = new ZeroLevels();
+  for (const level of levels as number[]) zeros.push(level);
+  column[kind] = zeros;
+  return zeros;
+}
+
+/** The column's distinct values as DistinctIds (parquetjs starts every page with a fresh Set, see encodedValues). */
+function distinctIds(column: ColumnBuffer): DistinctIds {
+  if (column.distinct_values instanceof DistinctIds) return column.distinct_values;
+  const ids = new DistinctIds();
+  for (const value of column.distinct_values) ids.add(value);
+  column.distinct_values = ids;
+  return ids;
 }

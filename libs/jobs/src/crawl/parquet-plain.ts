@@ -8,6 +8,12 @@
 // in the PLAIN codec module's exports on every page, so that entry is wrapped once for the
 // whole process. Other types, and values that are neither strings nor byte arrays, still go
 // to parquetjs' own encoder.
+//
+// PlainByteArrays and PlainInt64s go one step further for writers that fill parquetjs' row
+// buffer themselves (pairs-parquet.ts): they stand in for a column's array of values and encode
+// each value as it is pushed, so no string or bigint waits in the heap for its page. A page's
+// values otherwise lived through several young-generation collections and were copied each
+// time: with crawl.wat's URLs, alt texts and page URLs, a third of the job's collection time.
 import { createRequire } from "node:module";
 
 type EncodeValues = (type: string, values: unknown[], opts?: unknown) => Buffer;
@@ -28,8 +34,12 @@ export function useFastPlainEncoder(): "fast" | "parquetjs" {
   const original = plain.encodeValues;
   if (typeof original !== "function") return state;
   const encode = original as EncodeValues;
-  plain.encodeValues = (type: string, values: unknown[], opts?: unknown): Buffer =>
-    (type === "BYTE_ARRAY" ? encodeByteArrays(values) : undefined) ?? encode(type, values, opts);
+  plain.encodeValues = (type: string, values: unknown[], opts?: unknown): Buffer => {
+    if (type === "BYTE_ARRAY" && values instanceof PlainByteArrays) return values.bytes();
+    if (type === "INT64" && values instanceof PlainInt64s) return values.bytes();
+    if (values instanceof PlainValues) throw new TypeError(`parquet-plain: ${values.constructor.name} given for a ${type} column`);
+    return (type === "BYTE_ARRAY" ? encodeByteArrays(values) : undefined) ?? encode(type, values, opts);
+  };
   state = "fast";
   return state;
 }
@@ -61,4 +71,73 @@ export function encodeByteArrays(values: readonly unknown[]): Buffer | undefined
     at += 4 + length;
   }
   return page.subarray(0, at);
+}
+
+/**
+ * A column's values, PLAIN-encoded as they are pushed. It stands where parquetjs keeps a
+ * page's values (an array it only pushes to, counts and hands to the encoder), so it has those
+ * parts of an array: push and length. Only usable once useFastPlainEncoder() has returned
+ * "fast": parquetjs' own encoder does not know it.
+ */
+abstract class PlainValues {
+  /** Values pushed. */
+  length = 0;
+  #page = Buffer.allocUnsafe(64 * 1024);
+  #at = 0;
+
+  /** Appends a value; returns the new length, as Array#push does (parquetjs pushes one at a time). */
+  push(value: unknown): number {
+    this.#at = this.append(value, this.#at);
+    return ++this.length;
+  }
+
+  /** The page's values so far, encoded (a view of the buffer: read it before pushing more). */
+  bytes(): Buffer {
+    return this.#page.subarray(0, this.#at);
+  }
+
+  /** Writes `value` at `at` (room made with room()); returns the offset just past it. */
+  protected abstract append(value: unknown, at: number): number;
+
+  /** The page, with at least `bytes` free after `at`. */
+  protected room(at: number, bytes: number): Buffer {
+    if (at + bytes > this.#page.byteLength) {
+      const page = Buffer.allocUnsafe(Math.max(at + bytes, 2 * this.#page.byteLength));
+      this.#page.copy(page, 0, 0, at);
+      this.#page = page;
+    }
+    return this.#page;
+  }
+}
+
+/** BYTE_ARRAY values (strings as UTF-8, byte arrays as they are): the bytes encodeByteArrays writes. */
+export class PlainByteArrays extends PlainValues {
+  protected append(value: unknown, at: number): number {
+    let length: number;
+    if (typeof value === "string") {
+      const page = this.room(at, 4 + 3 * value.length); // UTF-8 never needs more (see encodeByteArrays)
+      length = page.write(value, at + 4);
+      page.writeUInt32LE(length, at);
+    } else if (value instanceof Uint8Array) {
+      const page = this.room(at, 4 + value.byteLength);
+      page.set(value, at + 4);
+      length = value.byteLength;
+      page.writeUInt32LE(length, at);
+    } else throw new TypeError(`PlainByteArrays: a BYTE_ARRAY value must be a string or bytes, not ${describe(value)}`);
+    return at + 4 + length;
+  }
+}
+
+/** INT64 values (bigints, or integral numbers): 8 bytes little-endian each, as parquetjs writes them. */
+export class PlainInt64s extends PlainValues {
+  protected append(value: unknown, at: number): number {
+    if (typeof value !== "bigint" && !Number.isInteger(value)) throw new TypeError(`PlainInt64s: an INT64 value must be a bigint or an integer, not ${describe(value)}`);
+    // writeBigInt64LE refuses values outside the signed 64-bit range, as parquetjs' encoder does.
+    this.room(at, 8).writeBigInt64LE(BigInt(value as bigint | number), at);
+    return at + 8;
+  }
+}
+
+function describe(value: unknown): string {
+  return value === null ? "null" : typeof value === "number" ? String(value) : typeof value;
 }
