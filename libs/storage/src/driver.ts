@@ -16,8 +16,11 @@ export interface Driver {
   readStream(key: string, range: ByteRange | undefined, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
   /** The whole object and its info from one request (S3's GET carries the metadata). */
   openRead?(key: string, signal?: AbortSignal): Promise<{ stream: ReadableStream<Uint8Array>; info: ObjectInfo }>;
-  /** Copies the whole object to a local file without passing it through JS (local: copyFile). */
-  readToFile?(key: string, path: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Copies the whole object to a local file without passing it through JS (local: copyFile);
+   * resolves to the size of the file written.
+   */
+  readToFile?(key: string, path: string, signal?: AbortSignal): Promise<number>;
   /** Optional faster whole-object read. */
   read?(key: string, range: ByteRange | undefined, signal?: AbortSignal): Promise<Uint8Array>;
   /**

@@ -1,8 +1,9 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { downloadDir, openStorage, StorageError } from "../src/index.ts";
+import { downloadDir, openStorage, StorageError, uploadDir } from "../src/index.ts";
 import { driverOf } from "../src/storage.ts";
 import { describeStorage } from "./describe-storage.ts";
 
@@ -48,6 +49,73 @@ describe("local storage specifics", () => {
     expect(storage.url).toBe(`file://${join(dir, "data/out")}`);
     expect(await readdir(join(dir, "data/out"))).toEqual(["k"]);
     await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe("local storage: small files copied with synchronous calls", () => {
+  // Files up to 256 KiB take synchronous calls (SYNC_COPY_BYTES in backends/local.ts), larger
+  // ones the thread pool: both must behave the same.
+  it("copies small and large files alike: sizes, overwrites, stale partial files, missing sources, a directory removed behind its back", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "drover-local-sync-"));
+    const storage = await openStorage(join(dir, "root"));
+    const driver = driverOf(storage)!;
+    for (const size of [0, 1000, 256 * 1024, 256 * 1024 + 1, 2 << 20]) {
+      const source = join(dir, `source-${size}`);
+      for (const round of [1, 2]) {
+        // The second round overwrites the object with other bytes.
+        const bytes = randomBytes(size);
+        await writeFile(source, bytes);
+        expect((await storage.write(`k/${size}`, { file: source })).size).toBe(size);
+        expect((await readFile(join(dir, "root/k", String(size)))).equals(bytes)).toBe(true);
+        const partial = join(dir, `partial-${size}-${round}`);
+        await writeFile(partial, "a stale leftover of an interrupted attempt, longer than some objects");
+        expect(await driver.readToFile!(`k/${size}`, partial)).toBe(size);
+        expect((await readFile(partial)).equals(bytes)).toBe(true);
+      }
+      // The object's directory removed by someone else: made again.
+      await rm(join(dir, "root/k"), { recursive: true });
+      await storage.write(`k/${size}`, { file: source });
+      expect((await readFile(join(dir, "root/k", String(size)))).equals(await readFile(source))).toBe(true);
+    }
+    await expect(storage.write("k/missing", { file: join(dir, "no-such-file") })).rejects.toMatchObject({ kind: "NotFound" });
+    await expect(driver.readToFile!("k/no-such-key", join(dir, "out"))).rejects.toMatchObject({ kind: "NotFound" });
+    // A directory where the object should be is not a file to copy.
+    await mkdir(join(dir, "root/k/a-dir"), { recursive: true });
+    await expect(driver.readToFile!("k/a-dir", join(dir, "out"))).rejects.toThrow();
+    const leftovers = await readdir(join(dir, "root"), { recursive: true });
+    expect(leftovers.filter((name) => name.includes(".drover-"))).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("lets the event loop turn while a tree of small files is copied", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "drover-local-turns-"));
+    const files = 1000;
+    await Promise.all(Array.from({ length: 10 }, (_, d) => mkdir(join(dir, "src", `d${d}`), { recursive: true })));
+    const bytes = randomBytes(1024);
+    await Promise.all(Array.from({ length: files }, (_, i) => writeFile(join(dir, "src", `d${i % 10}`, `f${i}`), bytes)));
+    // Turns of the event loop from the first file copied to the last.
+    let turns = 0;
+    let counting = false;
+    const tick = (): void => {
+      if (counting) turns++;
+      immediate = setImmediate(tick);
+    };
+    let immediate = setImmediate(tick);
+    try {
+      const storage = await openStorage(join(dir, "store"));
+      const onProgress = (p: { filesDone: number }): void => {
+        if (p.filesDone >= 1) counting = p.filesDone < files;
+      };
+      await uploadDir(join(dir, "src"), storage, { onProgress });
+      expect(turns).toBeGreaterThan(0);
+      turns = 0;
+      await downloadDir(storage, join(dir, "out"), { onProgress });
+      expect(turns).toBeGreaterThan(0);
+      expect(await readdir(join(dir, "out/d3"))).toHaveLength(files / 10);
+    } finally {
+      clearImmediate(immediate);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream, readFile as readFileCallback, type Dirent } from "node:fs";
+import { copyFileSync, createReadStream, mkdirSync, readFile as readFileCallback, renameSync, rmSync, statSync, type Dirent, type Stats } from "node:fs";
 import { constants as fsConstants, copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -7,6 +7,7 @@ import type { Driver, WriteSource } from "../driver.ts";
 import { StorageError, abortedError } from "../errors.ts";
 import { compareKeys } from "../keys.ts";
 import { bytesStream, toNodeReadable, webFromNode } from "../streams.ts";
+import { yieldIfLong } from "../time-slice.ts";
 import type { ByteRange, ListEntry, ObjectInfo } from "../types.ts";
 
 /**
@@ -34,9 +35,41 @@ function copyToNewFile(from: string, to: string): Promise<void> {
   return copyFile(from, to, fsConstants.COPYFILE_EXCL);
 }
 
+/**
+ * Files up to this size are copied with synchronous calls, one after another, rather than
+ * through the thread pool. A small copy is a few metadata operations; each thread-pool round
+ * trip costs more than the work, and several at once contend for the directory and the
+ * journal. Measured here (2,000 × 50 KB, ext4): cp -r 0.54–0.59 s; copy + rename
+ * synchronously 0.63–0.70 s; the same through the pool, 8 at once, 0.95–1.07 s. A call blocks
+ * the event loop for about as long as cp takes per file (0.3 ms here), which is why larger
+ * files keep the asynchronous path.
+ */
+const SYNC_COPY_BYTES = 256 * 1024;
+
 function tempPathFor(path: string): string {
   const base = path.slice(path.lastIndexOf(sep) + 1);
   return join(dirname(path), `.${base.slice(0, 100)}.drover-${randomBytes(8).toString("hex")}.tmp`);
+}
+
+/** copyToNewFile for a small file, synchronously (see SYNC_COPY_BYTES); a partial file already at `to` is replaced. */
+function copySmallFile(from: string, to: string): void {
+  try {
+    copyFileSync(from, to, fsConstants.COPYFILE_EXCL);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "EEXIST") throw error;
+    rmSync(to, { force: true });
+    copyFileSync(from, to, fsConstants.COPYFILE_EXCL);
+  }
+}
+
+/** statSync of a file that may have gone since it was listed (undefined then). */
+function statFileSync(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
 }
 
 function isMissing(error: unknown): boolean {
@@ -94,6 +127,33 @@ export function localDriver(options: LocalOptions): Driver {
     madeDirs.add(dir);
   }
 
+  /** write() of a local file up to SYNC_COPY_BYTES: the same steps, as synchronous calls. */
+  function writeSmallFile(key: string, from: string, size: number, signal: AbortSignal | undefined): ObjectInfo {
+    const path = pathOf(key);
+    const dir = dirname(path);
+    if (!madeDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      madeDirs.add(dir);
+    }
+    const temp = tempPathFor(path);
+    try {
+      try {
+        copyFileSync(from, temp, fsConstants.COPYFILE_EXCL);
+      } catch (error) {
+        // The directory was known but has gone since (a delete pruned it): make it again once.
+        if ((error as { code?: string }).code !== "ENOENT") throw error;
+        mkdirSync(dir, { recursive: true });
+        copyFileSync(from, temp, fsConstants.COPYFILE_EXCL);
+      }
+      if (signal?.aborted) throw abortedError(signal, key);
+      renameSync(temp, path);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw error;
+    }
+    return { key, size, modified: new Date() };
+  }
+
   /** Removes directories left empty by a delete, up to (not including) the root. */
   async function pruneEmptyParents(path: string): Promise<void> {
     let dir = dirname(path);
@@ -128,7 +188,10 @@ export function localDriver(options: LocalOptions): Driver {
         if (oneLevel) yield { key: `${key}/`, prefix: true };
         else yield* walk(join(dir, entry.name), `${key}/`, "", false);
       } else {
-        const s = await stat(join(dir, entry.name)).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(error)));
+        // A stat is one system call on a local disk: made here, not through the thread pool,
+        // whose round trip per file was most of a listing's time (see time-slice.ts).
+        await yieldIfLong();
+        const s = statFileSync(join(dir, entry.name));
         if (s !== undefined) yield { key, size: s.size, modified: s.mtime };
       }
     }
@@ -188,7 +251,20 @@ export function localDriver(options: LocalOptions): Driver {
     },
 
     async readToFile(key, path) {
-      const copy = () => copyToNewFile(pathOf(key), path);
+      await yieldIfLong();
+      const from = pathOf(key);
+      let size: number;
+      try {
+        size = statSync(from).size;
+      } catch (error) {
+        if (isMissing(error)) throw new StorageError("NotFound", `no object '${key}' in file://${root}`, { key, cause: error });
+        throw error;
+      }
+      if (size <= SYNC_COPY_BYTES) {
+        copySmallFile(from, path);
+        return statSync(path).size;
+      }
+      const copy = () => copyToNewFile(from, path);
       await copy()
         .catch(async (error: unknown) => {
           // A partial file left by an interrupted attempt: replaced, not resumed.
@@ -200,6 +276,7 @@ export function localDriver(options: LocalOptions): Driver {
           if (isMissing(error)) throw new StorageError("NotFound", `no object '${key}' in file://${root}`, { key, cause: error });
           throw error;
         });
+      return (await stat(path)).size;
     },
 
     async readStream(key, range: ByteRange | undefined, signal) {
@@ -215,6 +292,10 @@ export function localDriver(options: LocalOptions): Driver {
     },
 
     async write(key, source, { signal }) {
+      if (source.kind === "file" && source.size <= SYNC_COPY_BYTES && options.fsync !== true) {
+        await yieldIfLong();
+        return writeSmallFile(key, source.path, source.size, signal);
+      }
       const path = pathOf(key);
       await ensureDir(dirname(path));
       const temp = tempPathFor(path);

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
-import { createReadStream, createWriteStream, writeFile as writeFileCallback } from "node:fs";
+import { createReadStream, createWriteStream, renameSync, writeFile as writeFileCallback } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { once } from "node:events";
@@ -8,6 +8,7 @@ import { StorageError } from "../errors.ts";
 import { driverOf } from "../storage.ts";
 import { checksumMismatch, collect, sha256Hex, toNodeReadable } from "../streams.ts";
 import type { ObjectInfo, Storage } from "../types.ts";
+import { yieldIfLong } from "../time-slice.ts";
 import { withRetry, type RetryOptions } from "./retry.ts";
 
 export interface DownloadFileOptions extends Omit<RetryOptions, "onRetry"> {
@@ -85,11 +86,10 @@ export async function downloadFileInto(storage: Storage, key: string, localPath:
     // Nothing to verify against and a backend that can copy the file itself: let it.
     const readToFile = driverOf(storage)?.readToFile;
     if (readToFile !== undefined && expectedSha === undefined) {
-      await withRetry(() => readToFile(key, partial, signal), options);
-      const size = (await stat(partial)).size;
+      const size = await withRetry(() => readToFile(key, partial, signal), options);
       if (size !== expectedSize) throw checksumMismatch(`${size} bytes arrived, expected ${expectedSize}`, key);
       options.onBytes?.(size);
-      await rename(partial, localPath);
+      await moveIntoPlace(partial, localPath, size);
       return { size, resumedFrom: 0 };
     }
 
@@ -97,7 +97,7 @@ export async function downloadFileInto(storage: Storage, key: string, localPath:
       expectedSize <= WHOLE_OBJECT_BYTES ? await fetchWhole(storage, key, partial, expectedSize, opened, options) : await fetchToPartial(storage, key, partial, expectedSize, opened, options);
     if (result.size !== expectedSize) throw checksumMismatch(`${result.size} bytes arrived, expected ${expectedSize}`, key);
     if (expectedSha !== undefined && result.sha256 !== expectedSha) throw checksumMismatch(`sha256 ${result.sha256}, expected ${expectedSha}`, key);
-    await rename(partial, localPath);
+    await moveIntoPlace(partial, localPath, result.size);
     return result;
   } catch (error) {
     // Keep the partial file only for a resume after a kill; any failure we see ends here.
@@ -106,6 +106,16 @@ export async function downloadFileInto(storage: Storage, key: string, localPath:
     if (error instanceof StorageError) throw error;
     throw signal?.aborted ? new StorageError("Aborted", `download of '${key}' aborted`, { key, cause: error }) : error;
   }
+}
+
+/**
+ * Renames the verified partial file into place: for a small object with a synchronous call
+ * (one metadata operation; the thread pool's round trip cost more, see time-slice.ts).
+ */
+async function moveIntoPlace(partial: string, localPath: string, size: number): Promise<void> {
+  if (size > WHOLE_OBJECT_BYTES) return rename(partial, localPath);
+  await yieldIfLong();
+  renameSync(partial, localPath);
 }
 
 /** Reads the whole (small) object, retrying from the start, and writes it to `partial` in one call. */

@@ -1,7 +1,9 @@
+import { statSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { StorageError } from "../errors.ts";
 import { compareKeys } from "../keys.ts";
+import { yieldIfLong } from "../time-slice.ts";
 
 export interface LocalFile {
   /** '/'-separated path relative to the tree's root: the object key below the prefix. */
@@ -19,10 +21,14 @@ export async function walkLocalTree(root: string, signal?: AbortSignal): Promise
   const visit = async (dir: string, rel: string): Promise<void> => {
     if (signal?.aborted) throw new StorageError("Aborted", "directory scan aborted", { cause: signal.reason });
     const entries = await readdir(dir, { withFileTypes: true });
-    // Sizes are read in parallel: one stat at a time costs a thread-pool round trip per file.
-    const files = entries.filter((e) => e.isFile());
-    const sizes = await Promise.all(files.map((e) => stat(join(dir, e.name)).then((s) => s.size)));
-    files.forEach((e, i) => out.push({ rel: rel + e.name, path: join(dir, e.name), size: sizes[i]! }));
+    // Sizes are read with synchronous stats (one system call each), in time slices: through
+    // the thread pool, the round trip cost more than the call.
+    for (const entry of entries) {
+      if (!entry.isFile()) continue;
+      await yieldIfLong();
+      const path = join(dir, entry.name);
+      out.push({ rel: rel + entry.name, path, size: statSync(path).size });
+    }
     for (const entry of entries) if (entry.isDirectory()) await visit(join(dir, entry.name), `${rel + entry.name}/`);
   };
   try {
