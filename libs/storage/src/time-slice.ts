@@ -5,6 +5,13 @@
 // SLICE_MS of work it waits one turn of the event loop (setImmediate), so nothing else waits
 // longer than about that.
 
+/**
+ * Files up to this size are written, copied and renamed with synchronous calls (local
+ * storage, small downloads). Such a call takes about as long as cp takes per file (0.3 ms
+ * here); larger files keep the thread pool, so no single call holds the loop for long.
+ */
+export const SYNC_FILE_BYTES = 256 * 1024;
+
 /** The longest stretch of synchronous work between two turns of the event loop. */
 const SLICE_MS = 10;
 

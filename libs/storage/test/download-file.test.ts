@@ -4,7 +4,7 @@
 // but the target is left in its directory. The "connection" is a memory storage whose first
 // body stream fails midway (a wrapper: memory streams cannot be cut from outside).
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,6 +81,24 @@ describe("downloadFile after a dropped connection", () => {
     expect(result).toMatchObject({ size: bytes.length, sha256: sha(bytes) });
     expect(sha(await readFile(target))).toBe(sha(bytes));
     expect(await readdir(join(dir, "big"))).toEqual(["big.bin"]);
+  });
+
+  it("writes objects on either side of the synchronous-write and whole-object sizes alike: a failed attempt leaves nothing, an old copy is replaced", async () => {
+    // Up to 256 KiB: written and renamed with synchronous calls (time-slice.ts); up to 1 MiB:
+    // fetched whole, written through the thread pool; above: streamed.
+    for (const size of [0, 1000, 256 * 1024, 256 * 1024 + 1, 1024 * 1024, 1024 * 1024 + 1]) {
+      const bytes = randomBytes(size);
+      const key = `sizes/${size}.bin`;
+      await memory.write(key, bytes);
+      const target = join(dir, "sizes", `${size}.bin`);
+      await downloadFile(memory, key, target, { sha256: sha(randomBytes(1)) }).catch(() => undefined); // a failed attempt: leaves nothing
+      await mkdir(join(dir, "sizes"), { recursive: true });
+      await writeFile(target, "an old copy of the file");
+      const result = await downloadFile(memory, key, target, { sha256: sha(bytes) });
+      expect(result).toMatchObject({ size, sha256: sha(bytes) });
+      expect((await readFile(target)).equals(bytes)).toBe(true);
+    }
+    expect((await readdir(join(dir, "sizes"))).filter((name) => name.includes("drover-partial"))).toEqual([]);
   });
 
   it("fetches a small object again from the start", async () => {

@@ -7,7 +7,7 @@ import type { Driver, WriteSource } from "../driver.ts";
 import { StorageError, abortedError } from "../errors.ts";
 import { compareKeys } from "../keys.ts";
 import { bytesStream, toNodeReadable, webFromNode } from "../streams.ts";
-import { yieldIfLong } from "../time-slice.ts";
+import { SYNC_FILE_BYTES, yieldIfLong } from "../time-slice.ts";
 import type { ByteRange, ListEntry, ObjectInfo } from "../types.ts";
 
 /**
@@ -36,15 +36,13 @@ function copyToNewFile(from: string, to: string): Promise<void> {
 }
 
 /**
- * Files up to this size are copied with synchronous calls, one after another, rather than
- * through the thread pool. A small copy is a few metadata operations; each thread-pool round
- * trip costs more than the work, and several at once contend for the directory and the
+ * Files up to SYNC_FILE_BYTES are copied with synchronous calls, one after another, rather
+ * than through the thread pool. A small copy is a few metadata operations; each thread-pool
+ * round trip costs more than the work, and several at once contend for the directory and the
  * journal. Measured here (2,000 × 50 KB, ext4): cp -r 0.54–0.59 s; copy + rename
- * synchronously 0.63–0.70 s; the same through the pool, 8 at once, 0.95–1.07 s. A call blocks
- * the event loop for about as long as cp takes per file (0.3 ms here), which is why larger
- * files keep the asynchronous path.
+ * synchronously 0.63–0.70 s; the same through the pool, 8 at once, 0.95–1.07 s.
  */
-const SYNC_COPY_BYTES = 256 * 1024;
+const SYNC_COPY_BYTES = SYNC_FILE_BYTES;
 
 function tempPathFor(path: string): string {
   const base = path.slice(path.lastIndexOf(sep) + 1);
