@@ -71,6 +71,21 @@ describe("writePairs", () => {
     expect(readFileSync(fast).equals(readFileSync(plain))).toBe(true);
   });
 
+  it("refuses a pair with a missing or mistyped field as appendRow does, leaving the rows before it whole", async () => {
+    const path = join(dir, "refused.parquet");
+    const writer = await writePairs(path);
+    const good: Pair = { sampleId: 1n, url: "https://a.example/1.jpg", alt: "one", pageUrl: "https://a.example/" };
+    await writer.write(good);
+    for (const bad of [{ url: undefined }, { url: 5 }, { alt: null }, { license: 7 }, { language: {} }]) {
+      await expect(writer.write({ ...good, sampleId: 2n, ...bad } as unknown as Pair)).rejects.toThrow();
+    }
+    await writer.write({ ...good, sampleId: 3n });
+    await writer.close();
+    const back: Pair[] = [];
+    for await (const pair of readPairs(path)) back.push(pair);
+    expect(back.map((p) => p.sampleId)).toEqual([1n, 3n]);
+  });
+
   it("takes the direct path with the parquetjs it was written against, encoding as it goes (else the tests above prove nothing)", async () => {
     expect(useFastPlainEncoder()).toBe("fast");
     const writer = await ParquetWriter.openFile(await pairsParquetSchema(), join(dir, "probe.parquet"), { rowGroupSize: 10_000, useDataPageV2: false });

@@ -130,7 +130,7 @@ interface RowBuffer {
 interface WriterInternals {
   rowBuffer?: RowBuffer;
   rowGroupSize?: number;
-  envelopeWriter?: { pageSize?: number; useDataPageV2?: boolean } | null;
+  envelopeWriter?: { pageSize?: number; useDataPageV2?: boolean; bloomFilters?: Record<string, unknown> } | null;
   schema?: { fieldList?: { path: string[]; dLevelMax: number; rLevelMax: number; isNested?: boolean; statistics?: boolean }[] };
 }
 
@@ -182,7 +182,9 @@ export function fastShredder(writer: ParquetWriter, encode = false): ((pair: Pai
   });
   if (!ok) return undefined;
   // ZeroLevels stand only where levels are not encoded: a v1 page, a column's maximum level 0.
-  const compact = encode && w.envelopeWriter?.useDataPageV2 === false;
+  // Bloom filters read a page's values as an array: none may be set.
+  const bloomFilters = w.envelopeWriter?.bloomFilters;
+  const compact = encode && w.envelopeWriter?.useDataPageV2 === false && (bloomFilters === undefined || Object.keys(bloomFilters).length === 0);
   const put = (data: Record<string, ColumnBuffer>, spec: FastColumn, value: string | bigint | undefined): void => {
     const column = data[spec.name]!;
     (compact ? zeroLevels(column, "rlevels") : column.rlevels).push(0);
@@ -205,7 +207,12 @@ export function fastShredder(writer: ParquetWriter, encode = false): ((pair: Pai
     if (buffer === undefined) return false;
     // A row that completes a page or a row group: appendRow encodes and flushes after it.
     if ((buffer.pageRowCount ?? 0) + 1 >= pageSize || (buffer.rowCount ?? 0) + 1 >= groupSize) return false;
-    if (typeof pair.sampleId !== "bigint" || pair.sampleId < 0n || pair.sampleId > INT64_MAX) return false; // appendRow checks (and refuses) those
+    // Anything unusual goes through appendRow, which checks each field before it puts any
+    // (a value refused halfway here would leave half a row): ids outside 0..INT64_MAX, a
+    // required string missing or not a string, an optional one neither a string nor absent.
+    if (typeof pair.sampleId !== "bigint" || pair.sampleId < 0n || pair.sampleId > INT64_MAX) return false;
+    if (typeof pair.url !== "string" || typeof pair.alt !== "string" || typeof pair.pageUrl !== "string") return false;
+    if ((pair.license !== undefined && typeof pair.license !== "string") || (pair.language !== undefined && typeof pair.language !== "string")) return false;
     if (buffer.columnData === undefined || buffer.rowCount === undefined) {
       buffer.rowCount = 0;
       buffer.pageRowCount = 0;

@@ -49,6 +49,14 @@ function tempPathFor(path: string): string {
   return join(dirname(path), `.${base.slice(0, 100)}.drover-${randomBytes(8).toString("hex")}.tmp`);
 }
 
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // nothing more to do about a temp file that cannot be removed either
+  }
+}
+
 /** copyToNewFile for a small file, synchronously (see SYNC_COPY_BYTES); a partial file already at `to` is replaced. */
 function copySmallFile(from: string, to: string): void {
   try {
@@ -146,7 +154,7 @@ export function localDriver(options: LocalOptions): Driver {
       if (signal?.aborted) throw abortedError(signal, key);
       renameSync(temp, path);
     } catch (error) {
-      rmSync(temp, { force: true });
+      removeQuietly(temp); // the error that matters is the first one
       throw error;
     }
     return { key, size, modified: new Date() };
@@ -259,7 +267,13 @@ export function localDriver(options: LocalOptions): Driver {
         throw error;
       }
       if (size <= SYNC_COPY_BYTES) {
-        copySmallFile(from, path);
+        try {
+          copySmallFile(from, path);
+        } catch (error) {
+          // Deleted since the stat above.
+          if (isMissing(error)) throw new StorageError("NotFound", `no object '${key}' in file://${root}`, { key, cause: error });
+          throw error;
+        }
         return statSync(path).size;
       }
       const copy = () => copyToNewFile(from, path);

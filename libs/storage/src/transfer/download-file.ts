@@ -87,6 +87,7 @@ export async function downloadFileInto(storage: Storage, key: string, localPath:
     const readToFile = driverOf(storage)?.readToFile;
     if (readToFile !== undefined && expectedSha === undefined) {
       const size = await withRetry(() => readToFile(key, partial, signal), options);
+      signal?.throwIfAborted(); // an abort during the copy must not end in a rename
       if (size !== expectedSize) throw checksumMismatch(`${size} bytes arrived, expected ${expectedSize}`, key);
       options.onBytes?.(size);
       await moveIntoPlace(partial, localPath, size);

@@ -26,6 +26,7 @@ export async function walkLocalTree(root: string, signal?: AbortSignal): Promise
     for (const entry of entries) {
       if (!entry.isFile()) continue;
       await yieldIfLong();
+      if (signal?.aborted) throw new StorageError("Aborted", "directory scan aborted", { cause: signal.reason });
       const path = join(dir, entry.name);
       out.push({ rel: rel + entry.name, path, size: statSync(path).size });
     }
