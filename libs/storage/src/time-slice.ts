@@ -1,4 +1,4 @@
-// Synchronous file-system calls for small files (see SYNC_COPY_BYTES in backends/local.ts)
+// Synchronous file-system calls for small files (SYNC_FILE_BYTES below)
 // are cheaper than thread-pool round trips, but a loop of them never returns to the event
 // loop: a tree of 100,000 small files would hold timers, sockets and lease heartbeats for
 // tens of seconds. Callers doing such work call `yieldIfLong()` before each piece: after

@@ -53,7 +53,7 @@ describe("local storage specifics", () => {
 });
 
 describe("local storage: small files copied with synchronous calls", () => {
-  // Files up to 256 KiB take synchronous calls (SYNC_COPY_BYTES in backends/local.ts), larger
+  // Files up to 256 KiB take synchronous calls (SYNC_FILE_BYTES in time-slice.ts), larger
   // ones the thread pool: both must behave the same.
   it("copies small and large files alike: sizes, overwrites, stale partial files, missing sources, a directory removed behind its back", async () => {
     const dir = await mkdtemp(join(tmpdir(), "drover-local-sync-"));

@@ -49,28 +49,27 @@ export function useFastPlainEncoder(): "fast" | "parquetjs" {
  * UTF-8, as Buffer.from gives it). Undefined when a value is neither a string nor a byte array.
  */
 export function encodeByteArrays(values: readonly unknown[]): Buffer | undefined {
-  // A UTF-16 unit never takes more than 3 bytes of UTF-8 (a surrogate pair takes 4 for 2), so
-  // this bound always fits; the page is cut to what was written.
+  // Measured first, so the page is allocated once (see byteArrayBound).
   let bound = 0;
   for (const value of values) {
-    if (typeof value === "string") bound += 4 + 3 * value.length;
-    else if (value instanceof Uint8Array) bound += 4 + value.byteLength;
-    else return undefined;
+    const room = byteArrayBound(value);
+    if (room === undefined) return undefined;
+    bound += room;
   }
-  const page = Buffer.allocUnsafe(bound);
-  let at = 0;
-  for (const value of values) {
-    let length: number;
-    if (typeof value === "string") length = page.write(value, at + 4);
-    else {
-      const bytes = value as Uint8Array;
-      page.set(bytes, at + 4);
-      length = bytes.byteLength;
-    }
-    page.writeUInt32LE(length, at);
-    at += 4 + length;
-  }
-  return page.subarray(0, at);
+  const encoded = new PlainByteArrays(bound);
+  for (const value of values) encoded.push(value);
+  return encoded.bytes();
+}
+
+/**
+ * The most bytes a BYTE_ARRAY value takes PLAIN-encoded (its length, then its bytes), or
+ * undefined when it is neither a string nor a byte array. A UTF-16 unit never takes more
+ * than 3 bytes of UTF-8 (a surrogate pair takes 4 for 2), so a string's bound always fits.
+ */
+function byteArrayBound(value: unknown): number | undefined {
+  if (typeof value === "string") return 4 + 3 * value.length;
+  if (value instanceof Uint8Array) return 4 + value.byteLength;
+  return undefined;
 }
 
 /**
@@ -82,8 +81,13 @@ export function encodeByteArrays(values: readonly unknown[]): Buffer | undefined
 abstract class PlainValues {
   /** Values pushed. */
   length = 0;
-  #page = Buffer.allocUnsafe(64 * 1024);
+  #page: Buffer;
   #at = 0;
+
+  /** `capacity`: bytes to start with (the page grows as needed). */
+  constructor(capacity = 64 * 1024) {
+    this.#page = Buffer.allocUnsafe(capacity);
+  }
 
   /** Appends a value; returns the new length, as Array#push does (parquetjs pushes one at a time). */
   push(value: unknown): number {
@@ -113,17 +117,16 @@ abstract class PlainValues {
 /** BYTE_ARRAY values (strings as UTF-8, byte arrays as they are): the bytes encodeByteArrays writes. */
 export class PlainByteArrays extends PlainValues {
   protected append(value: unknown, at: number): number {
+    const bound = byteArrayBound(value);
+    if (bound === undefined) throw new TypeError(`PlainByteArrays: a BYTE_ARRAY value must be a string or bytes, not ${describe(value)}`);
+    const page = this.room(at, bound);
     let length: number;
-    if (typeof value === "string") {
-      const page = this.room(at, 4 + 3 * value.length); // UTF-8 never needs more (see encodeByteArrays)
-      length = page.write(value, at + 4);
-      page.writeUInt32LE(length, at);
-    } else if (value instanceof Uint8Array) {
-      const page = this.room(at, 4 + value.byteLength);
-      page.set(value, at + 4);
-      length = value.byteLength;
-      page.writeUInt32LE(length, at);
-    } else throw new TypeError(`PlainByteArrays: a BYTE_ARRAY value must be a string or bytes, not ${describe(value)}`);
+    if (typeof value === "string") length = page.write(value, at + 4);
+    else {
+      page.set(value as Uint8Array, at + 4);
+      length = (value as Uint8Array).byteLength;
+    }
+    page.writeUInt32LE(length, at);
     return at + 4 + length;
   }
 }

@@ -18,15 +18,18 @@ export interface LocalFile {
  */
 export async function walkLocalTree(root: string, signal?: AbortSignal): Promise<LocalFile[]> {
   const out: LocalFile[] = [];
-  const visit = async (dir: string, rel: string): Promise<void> => {
+  const checkAborted = (): void => {
     if (signal?.aborted) throw new StorageError("Aborted", "directory scan aborted", { cause: signal.reason });
+  };
+  const visit = async (dir: string, rel: string): Promise<void> => {
+    checkAborted();
     const entries = await readdir(dir, { withFileTypes: true });
     // Sizes are read with synchronous stats (one system call each), in time slices: through
     // the thread pool, the round trip cost more than the call.
     for (const entry of entries) {
       if (!entry.isFile()) continue;
       await yieldIfLong();
-      if (signal?.aborted) throw new StorageError("Aborted", "directory scan aborted", { cause: signal.reason });
+      checkAborted();
       const path = join(dir, entry.name);
       out.push({ rel: rel + entry.name, path, size: statSync(path).size });
     }
