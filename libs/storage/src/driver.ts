@@ -49,8 +49,22 @@ export interface Driver {
 
 export interface DirTransferOptions {
   signal?: AbortSignal;
+  /** Leave files the destination already holds (by the driver's own test). Default true. */
+  skipIdentical?: boolean;
   /** Called as the transfer goes; totals may grow while the tree is being scanned. */
-  onProgress?: (progress: { files: number; bytes: number }) => void;
+  onProgress?: (progress: DirTransferProgress) => void;
+}
+
+export interface DirTransferProgress {
+  /** Files finished, skipped ones included when the driver reports `skipped`. */
+  files: number;
+  bytes: number;
+  skipped?: number;
+  /** Totals, when the driver knows them before it starts. */
+  filesTotal?: number;
+  bytesTotal?: number;
+  /** The key of the file just finished. */
+  file?: string;
 }
 
 export interface DirTransferResult {

@@ -282,6 +282,12 @@ export function describeStorage(name: string, factory: () => Promise<StorageUnde
       for (const [rel, data] of Object.entries(files)) expect(sha(await readFile(join(dest, rel)))).toBe(sha(data));
       const downAgain = await downloadDir(storage, dest, { prefix: "dir/" });
       expect(downAgain.skipped).toBe(4);
+      // skipIdentical: false copies every file again, both ways.
+      const upForced = await uploadDir(src, storage, { prefix: "dir/", skipIdentical: false });
+      expect([upForced.files, upForced.skipped]).toEqual([4, 0]);
+      const downForced = await downloadDir(storage, dest, { prefix: "dir/", skipIdentical: false });
+      expect([downForced.files, downForced.skipped]).toEqual([4, 0]);
+      for (const [rel, data] of Object.entries(files)) expect(sha(await readFile(join(dest, rel)))).toBe(sha(data));
     }, 120_000);
 
     it("detects a corrupted download and leaves no bad copy", async () => {

@@ -25,6 +25,11 @@ const FILES_TRANSFERRED = /^Number of regular files transferred: ([\d,]+)/;
 const FILES_TOTAL = /^Number of files: [\d,]+ \((?:.*\b)?reg: ([\d,]+)/;
 const BYTES_TRANSFERRED = /^Total transferred file size: ([\d,]+) bytes/;
 
+/** TREE_ARGS, and `--ignore-times` when the caller wants every file copied again. */
+function treeArgs(options: DirTransferOptions): string[] {
+  return options.skipIdentical === false ? [...TREE_ARGS, "--ignore-times"] : TREE_ARGS;
+}
+
 function counter(options: DirTransferOptions) {
   const seen = { files: 0, bytes: 0, transferred: undefined as number | undefined, total: undefined as number | undefined, statBytes: undefined as number | undefined };
   const num = (text: string): number => Number(text.replace(/,/g, ""));
@@ -71,7 +76,7 @@ export async function uploadDir(remote: Remote, localDir: string, prefix: string
   const source = await checkLocalDir(localDir);
   const count = counter(options);
   const what = `uploadDir ${localDir} → ${remote.base}${remote.rel(prefix)}`;
-  const result = await remote.run([...TREE_ARGS, "--", `${source}/`, remote.dest(prefix)], { signal: options.signal, onLine: count.onLine, what });
+  const result = await remote.run([...treeArgs(options), "--", `${source}/`, remote.dest(prefix)], { signal: options.signal, onLine: count.onLine, what });
   return finish(result, count, what, remote);
 }
 
@@ -81,7 +86,7 @@ export async function downloadDir(remote: Remote, prefix: string, localDir: stri
   const what = `downloadDir ${remote.base}${remote.rel(prefix)} → ${localDir}`;
   // Through --files-from (taken literally, unlike a globbed source argument); the "/./"
   // marks where the relative path starts, so the tree lands directly in localDir.
-  const result = await remote.run([...TREE_ARGS, "--from0", "--files-from=-", "--", remote.base, `${dest}/`], {
+  const result = await remote.run([...treeArgs(options), "--from0", "--files-from=-", "--", remote.base, `${dest}/`], {
     stdin: `${remote.rel(prefix)}./\0`,
     signal: options.signal,
     onLine: count.onLine,

@@ -4,6 +4,7 @@ import { openStorage } from "../open.ts";
 import type { OpenStorageOptions } from "../options.ts";
 import { driverOf } from "../storage.ts";
 import { hashFile, verifying } from "../streams.ts";
+import type { DirTransferOptions as DriverDirOptions, DirTransferResult } from "../driver.ts";
 import type { ObjectInfo, Storage } from "../types.ts";
 import { walkLocalTree } from "./local-tree.ts";
 import { ProgressTracker, type ProgressListener } from "./progress.ts";
@@ -85,18 +86,26 @@ export async function uploadDir(localDir: string, dest: string | Storage, option
   }
 }
 
-/** Hands a whole-tree transfer to the driver (rsync), keeping the progress contract. */
-export async function viaFastPath(
-  run: (options: { signal?: AbortSignal; onProgress: (p: { files: number; bytes: number }) => void }) => Promise<{ files: number; skipped: number; bytes: number }>,
-  options: DirTransferOptions,
-  started: number,
-): Promise<DirTransferSummary> {
+/**
+ * Hands a whole-tree transfer to the driver (rsync, local files), keeping the progress
+ * contract: an event per finished file, byte updates at most every 100 ms.
+ */
+export async function viaFastPath(run: (options: DriverDirOptions) => Promise<DirTransferResult>, options: DirTransferOptions, started: number): Promise<DirTransferSummary> {
   const tracker = new ProgressTracker(options.onProgress);
+  const state = tracker.state;
   const result = await run({
     signal: options.signal,
-    onProgress: ({ files, bytes }) => {
-      tracker.state.filesDone = files;
-      tracker.bytes(bytes - tracker.state.bytesDone);
+    skipIdentical: options.skipIdentical,
+    onProgress: (p) => {
+      if (p.filesTotal !== undefined) state.filesTotal = p.filesTotal;
+      if (p.bytesTotal !== undefined) state.bytesTotal = p.bytesTotal;
+      if (p.skipped !== undefined) state.filesSkipped = p.skipped;
+      if (p.file !== undefined) state.file = p.file;
+      const fileDone = p.files !== state.filesDone;
+      state.filesDone = p.files;
+      if (!fileDone) return tracker.bytes(p.bytes - state.bytesDone);
+      state.bytesDone = p.bytes;
+      tracker.emit();
     },
   });
   tracker.emit();
