@@ -59,6 +59,32 @@ describe("local storage: tree copies", () => {
     expect(await readdir(join(dir, "out"), { recursive: true })).toHaveLength(6); // 4 files, 2 directories: no temp files
   });
 
+  it("copies what the generic transfer would, under any prefix", async () => {
+    await tree();
+    const local = await openStorage(join(dir, "store"));
+    const memory = await openStorage(`memory://tree-copy-${Date.now()}/`);
+    expect(driverOf(memory)?.downloadDir).toBeUndefined();
+    for (const storage of [local, memory]) {
+      await uploadDir(join(dir, "src"), storage, { prefix: "t/" });
+      await uploadDir(join(dir, "src"), storage, { prefix: "t" }); // keys "tsmall.bin", "tdeep/…"
+    }
+    const treeOf = async (root: string): Promise<Record<string, string>> => {
+      const out: Record<string, string> = {};
+      for (const rel of (await readdir(root, { recursive: true })).sort()) {
+        out[rel] = await readFile(join(root, rel)).then((b) => b.toString("base64").slice(0, 16), () => "dir");
+      }
+      return out;
+    };
+    for (const prefix of ["", "t/", "t", "t/de", "t/deep/", "td", "nothing/"]) {
+      const name = prefix.replace(/\//g, "_") || "all";
+      const fromLocal = await downloadDir(local, join(dir, "local", name), { prefix });
+      const fromMemory = await downloadDir(memory, join(dir, "memory", name), { prefix });
+      expect(fromLocal, prefix).toMatchObject({ files: fromMemory.files, bytes: fromMemory.bytes, skipped: 0 });
+      if (fromMemory.files > 0) expect(await treeOf(join(dir, "local", name)), prefix).toEqual(await treeOf(join(dir, "memory", name)));
+    }
+    await memory.close();
+  });
+
   it("stops at an abort with no temp file left, files already copied whole", async () => {
     await tree();
     const storage = await openStorage(join(dir, "store"));
