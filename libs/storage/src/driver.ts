@@ -51,6 +51,8 @@ export interface DirTransferOptions {
   signal?: AbortSignal;
   /** Leave files the destination already holds (by the driver's own test). Default true. */
   skipIdentical?: boolean;
+  /** Retries per file on retryable errors, where the driver copies file by file. Default 3. */
+  retries?: number;
   /** Called as the transfer goes; totals may grow while the tree is being scanned. */
   onProgress?: (progress: DirTransferProgress) => void;
 }
@@ -63,7 +65,7 @@ export interface DirTransferProgress {
   /** Totals, when the driver knows them before it starts. */
   filesTotal?: number;
   bytesTotal?: number;
-  /** The key of the file just finished. */
+  /** The file just finished, as a '/'-separated path below the transfer's directories. */
   file?: string;
 }
 

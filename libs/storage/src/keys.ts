@@ -47,6 +47,26 @@ export function checkPrefix(prefix: string | undefined): string {
   return prefix;
 }
 
+/**
+ * The prefix of a directory transfer: "" or a checked prefix ending in "/". "runs/7" and
+ * "runs/7/" name the same directory: without the slash, uploads would land beside it
+ * ("runs/7a.bin"), and a download's relative paths could start in the middle of a name.
+ */
+export function dirPrefix(prefix: string | undefined): string {
+  const checked = checkPrefix(prefix);
+  return checked === "" || checked.endsWith("/") ? checked : `${checked}/`;
+}
+
+/**
+ * The path of `key` below a directory transfer's `prefix` (from dirPrefix), checked like a
+ * key: a listing that returns a key outside the prefix is refused, so a hostile or broken
+ * listing cannot place a file anywhere but under the destination.
+ */
+export function relativeKey(key: string, prefix: string): string {
+  if (!key.startsWith(prefix)) throw new StorageError("InvalidKey", `listing returned '${key}', which is not under '${prefix}'`, { key });
+  return checkKey(key.slice(prefix.length));
+}
+
 /** Joins a root prefix ("" or "a/b/") and a relative key. */
 export function joinKey(root: string, key: string): string {
   return root + key;

@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { copyTree } from "../src/backends/local-dirs.ts";
-import { downloadDir, openStorage, uploadDir, type TransferProgress } from "../src/index.ts";
+import { tempPathFor } from "../src/backends/local-files.ts";
+import { downloadDir, openStorage, StorageError, uploadDir, type TransferProgress } from "../src/index.ts";
 import { compareKeys } from "../src/keys.ts";
 import { driverOf } from "../src/storage.ts";
 
@@ -112,6 +114,100 @@ describe("local storage: tree copies", () => {
     expect(await readdir(join(dir, "out"))).toEqual([]);
   });
 
+  it("keeps a prefix without a slash a directory, so no key can land outside the destination", async () => {
+    for (const url of [join(dir, "store"), `memory://tree-prefix-${Date.now()}/`]) {
+      const storage = await openStorage(url);
+      await storage.write("t../escaped.txt", "outside"); // a valid key: "t..", not ".."
+      await storage.write("t/inside.txt", "inside");
+      await storage.write("tx", "beside");
+      const parent = join(dir, `parent-${url.startsWith("memory") ? "memory" : "local"}`);
+      expect(await downloadDir(storage, join(parent, "out"), { prefix: "t" })).toMatchObject({ files: 1 });
+      expect(await readdir(parent, { recursive: true })).toEqual(["out", "out/inside.txt"]);
+      await writeFile(join(parent, "a.bin"), "a");
+      await uploadDir(parent, storage, { prefix: "up" });
+      expect(await storage.exists("up/a.bin")).toBe(true);
+      expect(await storage.exists("upa.bin")).toBe(false);
+      await storage.close();
+    }
+  });
+
+  it("fails with a StorageError naming the path when a file is in the way, as the generic path does", async () => {
+    await tree();
+    await mkdir(join(dir, "store"));
+    await writeFile(join(dir, "store/t"), "a file where the prefix's directory goes");
+    const storage = await openStorage(join(dir, "store"));
+    const up = uploadDir(join(dir, "src"), storage, { prefix: "t/" });
+    await expect(up).rejects.toBeInstanceOf(StorageError);
+    await expect(up).rejects.toMatchObject({ kind: "AlreadyExists", message: expect.stringContaining(join(dir, "store/t")) });
+  });
+
+  it("refuses a tree whose paths are no valid keys (over 1,024 bytes)", async () => {
+    const deep = join(dir, "src", ...Array.from({ length: 5 }, (_, i) => `${i}`.repeat(250)));
+    await mkdir(deep, { recursive: true });
+    await writeFile(join(deep, "f"), "x");
+    const storage = await openStorage(join(dir, "store"));
+    await expect(uploadDir(join(dir, "src"), storage)).rejects.toMatchObject({ kind: "InvalidKey" });
+    expect(await readdir(dir)).toEqual(["src"]);
+  });
+
+  it("copies files whose names are long in bytes (temp names are cut by bytes, not characters)", async () => {
+    const name = "漢".repeat(80); // 240 bytes: legal, but not with a temp suffix after it
+    await mkdir(join(dir, "src"));
+    await writeFile(join(dir, "src", name), "kanji");
+    for (const url of [join(dir, "store"), `memory://tree-long-${Date.now()}/`]) {
+      const storage = await openStorage(url);
+      await uploadDir(join(dir, "src"), storage, { prefix: "l/" });
+      const out = join(dir, `out-${url.startsWith("memory") ? "memory" : "local"}`);
+      await downloadDir(storage, out, { prefix: "l/" });
+      expect(await readFile(join(out, name), "utf8")).toBe("kanji");
+      await storage.close();
+    }
+  });
+
+  it("makes a directory removed behind its back again", async () => {
+    await mkdir(join(dir, "src/d"), { recursive: true });
+    await writeFile(join(dir, "src/d/1"), "one");
+    await writeFile(join(dir, "src/d/2"), "two");
+    const files = ["1", "2"].map((n) => ({ key: `d/${n}`, rel: `d/${n}`, from: join(dir, "src/d", n), to: join(dir, "out/d", n), size: 3 }));
+    await copyTree(files, {
+      fresh: true,
+      onProgress: (p) => {
+        if (p.files === 1) rmSync(join(dir, "out/d"), { recursive: true });
+      },
+    });
+    expect(await readdir(join(dir, "out/d"))).toEqual(["2"]);
+  });
+
+  it("removes the temp file of a copy aborted midway, and renames nothing", async () => {
+    await mkdir(join(dir, "src"));
+    for (const [name, size] of [["small", 10], ["big", 300 * 1024]] as const) {
+      await writeFile(join(dir, "src", name), randomBytes(size));
+      const controller = new AbortController();
+      const copy = copyTree([{ key: name, rel: name, from: join(dir, "src", name), to: join(dir, "out", name), size }], {
+        fresh: true,
+        signal: controller.signal,
+        // After the loop's own check, while the file is being copied.
+        onProgress: (p) => {
+          if (p.files === 0) queueMicrotask(() => controller.abort());
+        },
+      });
+      await expect(copy).rejects.toMatchObject({ kind: "Aborted" });
+      expect(await readdir(join(dir, "out"))).toEqual([]);
+    }
+  });
+
+  it("leaves alone a temp file whose name another writer took first", async () => {
+    await mkdir(join(dir, "out"));
+    await writeFile(join(dir, "src.txt"), "ours");
+    const to = join(dir, "out/x.txt");
+    // The name the next copy will try: same token and the next counter value.
+    const next = tempPathFor(to).replace(/([0-9a-f]{8})\.tmp$/, (_, c: string) => `${(parseInt(c, 16) + 1).toString(16).padStart(8, "0")}.tmp`);
+    await writeFile(next, "another writer's work in progress");
+    const copy = copyTree([{ key: "x.txt", rel: "x.txt", from: join(dir, "src.txt"), to, size: 4 }], { fresh: true, retries: 0 });
+    await expect(copy).rejects.toMatchObject({ kind: "AlreadyExists" });
+    expect(await readFile(next, "utf8")).toBe("another writer's work in progress");
+  });
+
   it("leaves uploads with fsync on to the generic path, whose writes sync each file", async () => {
     await tree();
     const storage = await openStorage(`file://${join(dir, "store")}?fsync=true`);
@@ -121,13 +217,19 @@ describe("local storage: tree copies", () => {
 });
 
 describe("compareKeys", () => {
-  it("orders keys as their UTF-8 bytes do, surrogate pairs and all", () => {
-    const alphabet = ["a", "b", "/", " ", "é", "\u07ff", "\u0800", "\ud7ff", "\ue000", "\uffff", "😀", "𐀀", "\u{10ffff}"];
-    const random = (): string => Array.from({ length: 1 + Math.floor(Math.random() * 4) }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
-    for (let i = 0; i < 5000; i++) {
-      const a = random();
-      const b = random();
-      expect(Math.sign(compareKeys(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  it("orders keys as their UTF-8 bytes do, surrogate pairs and lone surrogates too", () => {
+    // Every string of up to two characters from an alphabet around each boundary that matters.
+    const alphabet = ["a", "/", "é", "\u07ff", "\u0800", "\ud7ff", "\ud800", "\udbff", "\udc00", "\udfff", "\ue000", "\ufffd", "\uffff", "😀", "𐀀", "\u{10ffff}"];
+    const all = [""];
+    for (const x of alphabet) {
+      all.push(x);
+      for (const y of alphabet) all.push(x + y);
+    }
+    for (const a of all) {
+      for (const b of all) {
+        const want = Buffer.compare(Buffer.from(a), Buffer.from(b));
+        if (Math.sign(compareKeys(a, b)) !== want) expect.fail(`${JSON.stringify(a)} vs ${JSON.stringify(b)}: ${compareKeys(a, b)}, UTF-8 says ${want}`);
+      }
     }
   });
 });

@@ -44,6 +44,14 @@ export interface Comparison {
   baseline?: Timing | undefined;
   /** Drover's throughput over the baseline's (the baseline's median seconds over Drover's). */
   ratio?: number | undefined;
+  /**
+   * The same ratio round by round (the two runs of a round are back to back), and its median.
+   * The disk here drifts between fast and slow phases lasting several runs; a round's two runs
+   * share its phase, so the paired ratios show how far apart the tools are once the drift is
+   * taken out. Reported beside `ratio`, which stays the figure held to the target.
+   */
+  pairedRatios?: number[] | undefined;
+  pairedMedian?: number | undefined;
   /** The issue's goal for `ratio`. */
   target?: Target | undefined;
 }
@@ -54,8 +62,12 @@ export function timing(tool: string, runsSec: readonly number[], bytes: number, 
   return { tool, command, runsSec: [...runsSec], medianSec, mbPerSec: bytes / 1e6 / medianSec };
 }
 
-export function compare(base: Omit<Comparison, "ratio">): Comparison {
-  return { ...base, ratio: base.baseline ? base.drover.mbPerSec / base.baseline.mbPerSec : undefined };
+export function compare(base: Omit<Comparison, "ratio" | "pairedRatios" | "pairedMedian">): Comparison {
+  const { drover, baseline } = base;
+  if (baseline === undefined) return { ...base, ratio: undefined };
+  const rounds = Math.min(drover.runsSec.length, baseline.runsSec.length);
+  const pairedRatios = Array.from({ length: rounds }, (_, i) => baseline.runsSec[i]! / drover.runsSec[i]!);
+  return { ...base, ratio: drover.mbPerSec / baseline.mbPerSec, pairedRatios, pairedMedian: rounds > 0 ? median(pairedRatios) : undefined };
 }
 
 /** Table rows: Drover's MB/s, the baseline's, and their ratio held to the target. */
@@ -72,7 +84,8 @@ export function comparisonRows(scenario: string, c: Comparison): Row[] {
 /** One line for the log: medians, throughputs, ratio. */
 export function describeComparison(c: Comparison): string {
   const t = (x: Timing): string => `${x.tool} ${x.medianSec.toFixed(3)} s (${x.mbPerSec.toFixed(1)} MB/s)`;
-  const vs = c.baseline ? `, ${t(c.baseline)}, ratio ${c.ratio!.toFixed(2)}${c.target ? ` (target ${c.target.op} ${c.target.bound})` : ""}` : "";
+  const paired = c.pairedRatios === undefined || c.pairedMedian === undefined ? "" : `; round by round ${c.pairedMedian.toFixed(2)} (${Math.min(...c.pairedRatios).toFixed(2)}–${Math.max(...c.pairedRatios).toFixed(2)})`;
+  const vs = c.baseline ? `, ${t(c.baseline)}, ratio ${c.ratio!.toFixed(2)}${c.target ? ` (target ${c.target.op} ${c.target.bound})` : ""}${paired}` : "";
   return `${c.backend} ${c.direction} ${c.shapeLabel}: ${t(c.drover)}${vs}`;
 }
 

@@ -17,6 +17,9 @@ describe("storage comparisons", () => {
   it("give the ratio of throughputs (baseline seconds over Drover's), held to the target", () => {
     const c = compare({ backend: "s3rver", shape: "big", shapeLabel: "1 × 300 MB", direction: "upload", files: 1, bytes: 300e6, drover, baseline: rclone, target: { op: ">=", bound: 1 } });
     expect(c.ratio).toBeCloseTo(0.5);
+    // Round by round: 1.5/2, 1.5/4, 9/3; their median 0.75.
+    expect(c.pairedRatios).toEqual([0.75, 0.375, 3]);
+    expect(c.pairedMedian).toBe(0.75);
     const rows = comparisonRows("storage: s3rver", c);
     expect(rows.map((r) => r.metric)).toEqual(["upload 1 × 300 MB: Drover", "upload 1 × 300 MB: rclone", "upload 1 × 300 MB: Drover/rclone throughput"]);
     expect(rows.map(met)).toEqual([undefined, undefined, false]);
@@ -25,6 +28,7 @@ describe("storage comparisons", () => {
   it("without a baseline give Drover's row only", () => {
     const c = compare({ backend: "GCS emulator", shape: "small", shapeLabel: "2 × 1 KB", direction: "download", files: 2, bytes: 2000, drover, baseline: undefined, target: undefined });
     expect(c.ratio).toBeUndefined();
+    expect(c.pairedMedian).toBeUndefined();
     expect(comparisonRows("storage: GCS emulator", c)).toHaveLength(1);
   });
 

@@ -2,10 +2,11 @@ import { mkdirSync, renameSync } from "node:fs";
 import { mkdir, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { DirTransferOptions, DirTransferResult } from "../driver.ts";
-import { StorageError, abortedError } from "../errors.ts";
+import { StorageError, abortedError, toStorageError } from "../errors.ts";
 import { hashFile } from "../streams.ts";
 import { SYNC_FILE_BYTES, yieldIfLong } from "../time-slice.ts";
-import { copySmallFile, copyToNewFile, isMissing, removeQuietly, statFileSync, tempPathFor } from "./local-files.ts";
+import { withRetry } from "../transfer/retry.ts";
+import { copySmallFile, copyToNewFile, isMissing, isTaken, removeQuietly, statFileSync, tempPathFor } from "./local-files.ts";
 
 /** One file of a tree copy. */
 export interface TreeFile {
@@ -56,12 +57,16 @@ export async function copyTree(files: readonly TreeFile[], options: CopyTreeOpti
     const same = !options.fresh && options.skipIdentical !== false && (await identical(file, signal));
     if (same) skipped++;
     else {
-      const dir = dirname(file.to);
-      if (!made.has(dir)) {
-        mkdirSync(dir, { recursive: true });
-        made.add(dir);
-      }
-      await copyOne(file, signal);
+      // Local errors are rarely worth a retry, but those that are (EAGAIN, EBUSY: Unavailable)
+      // get the same retries as in the generic transfer.
+      await withRetry(async () => {
+        const dir = dirname(file.to);
+        if (!made.has(dir)) {
+          mkdirAt(dir, file);
+          made.add(dir);
+        }
+        await copyOne(file, signal);
+      }, { retries: options.retries, signal });
       bytesCopied += file.size;
     }
     done++;
@@ -69,6 +74,15 @@ export async function copyTree(files: readonly TreeFile[], options: CopyTreeOpti
     options.onProgress?.({ files: done, bytes: bytesDone, skipped, filesTotal, bytesTotal, file: file.rel });
   }
   return { files: done - skipped, skipped, bytes: bytesCopied };
+}
+
+/** mkdirSync for `file`'s directory; a file in the way is an error naming both. */
+function mkdirAt(dir: string, file: TreeFile): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw fileError(error, file, dir);
+  }
 }
 
 async function copyOne(file: TreeFile, signal: AbortSignal | undefined): Promise<void> {
@@ -92,13 +106,21 @@ async function copyOne(file: TreeFile, signal: AbortSignal | undefined): Promise
       await rename(temp, file.to);
     }
   } catch (error) {
-    removeQuietly(temp); // the error that matters is the first one
+    if (!isTaken(error)) removeQuietly(temp); // the error that matters is the first one
     // ENOENT after the destination directory was made again: the source has gone.
     if (isMissing(error) && statFileSync(file.from) === undefined) {
       throw new StorageError("NotFound", `'${file.from}' is gone since it was listed`, { key: file.key, cause: error });
     }
-    throw error;
+    throw fileError(error, file, file.to);
   }
+}
+
+/** A filesystem error as a StorageError of its kind, its message naming the path it is about. */
+function fileError(error: unknown, file: TreeFile, path: string): StorageError {
+  if (error instanceof StorageError) return error;
+  const { kind, retryable } = toStorageError(error, file.key);
+  const code = (error as { code?: string }).code;
+  return new StorageError(kind, `${file.key}: ${code ?? "error"} at '${path}'`, { key: file.key, cause: error, retryable });
 }
 
 /** Whether the destination already holds the same bytes: same size, then same sha256. */

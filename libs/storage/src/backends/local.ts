@@ -5,12 +5,12 @@ import { pipeline } from "node:stream/promises";
 import type { DirTransferOptions, DirTransferResult, Driver, WriteSource } from "../driver.ts";
 import { walkLocalTree } from "../transfer/local-tree.ts";
 import { StorageError, abortedError } from "../errors.ts";
-import { checkKey, compareKeys } from "../keys.ts";
+import { checkKey, compareKeys, relativeKey } from "../keys.ts";
 import { bytesStream, toNodeReadable, webFromNode } from "../streams.ts";
 import { SYNC_FILE_BYTES, yieldIfLong } from "../time-slice.ts";
 import type { ByteRange, ListEntry, ObjectInfo } from "../types.ts";
 import { copyTree, type TreeFile } from "./local-dirs.ts";
-import { TEMP_PATTERN, copySmallFile, copyToNewFile, isMissing, removeQuietly, statFileSync, tempPathFor } from "./local-files.ts";
+import { TEMP_PATTERN, copySmallFile, copyToNewFile, isMissing, isTaken, removeQuietly, statFileSync, tempPathFor } from "./local-files.ts";
 
 /**
  * Plain files under a root directory. Writes go to a hidden temp file in the target's own
@@ -97,7 +97,7 @@ export function localDriver(options: LocalOptions): Driver {
       if (signal?.aborted) throw abortedError(signal, key);
       renameSync(temp, path);
     } catch (error) {
-      removeQuietly(temp); // the error that matters is the first one
+      if (!isTaken(error)) removeQuietly(temp); // the error that matters is the first one
       throw error;
     }
     return { key, size, modified: new Date() };
@@ -117,7 +117,6 @@ export function localDriver(options: LocalOptions): Driver {
     }
   }
 
-  /** Every file under `dir` in key order, recursing unless `oneLevel`. */
   /** The entries of `dir` a listing shows, in key order: names from `namePrefix`, no temp files. */
   async function listedEntries(dir: string, namePrefix: string): Promise<Dirent[]> {
     let entries: Dirent[];
@@ -157,11 +156,12 @@ export function localDriver(options: LocalOptions): Driver {
    * without a generator step, a Date and a listing row per file (a cold listing of 2,000
    * files took 43–68 ms through walk(), 27–39 ms like this).
    */
-  async function filesUnder(dir: string, keyPrefix: string, namePrefix: string, out: TreeSource[] = []): Promise<TreeSource[]> {
+  async function filesUnder(dir: string, keyPrefix: string, namePrefix: string, signal: AbortSignal | undefined, out: TreeSource[] = []): Promise<TreeSource[]> {
     for (const entry of await listedEntries(dir, namePrefix)) {
+      if (signal?.aborted) throw abortedError(signal, keyPrefix);
       const key = keyPrefix + entry.name;
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) await filesUnder(path, `${key}/`, "", out);
+      if (entry.isDirectory()) await filesUnder(path, `${key}/`, "", signal, out);
       else {
         const turn = yieldIfLong();
         if (turn !== undefined) await turn;
@@ -281,7 +281,7 @@ export function localDriver(options: LocalOptions): Driver {
         if (signal?.aborted) throw abortedError(signal, key);
         await rename(temp, path);
       } catch (error) {
-        await rm(temp, { force: true });
+        if (!isTaken(error)) await rm(temp, { force: true });
         throw error;
       }
       // Bytes and files have a known size; only a stream needs a stat to learn it.
@@ -303,10 +303,10 @@ export function localDriver(options: LocalOptions): Driver {
 
     async downloadDir(prefix, localDir, dirOptions) {
       const dest = resolve(localDir);
-      const files = (await filesUnder(...listStart(prefix))).map(({ key, path, size }): TreeFile => {
+      const files = (await filesUnder(...listStart(prefix), dirOptions.signal)).map(({ key, path, size }): TreeFile => {
         // Checked as the generic transfer checks a listing's keys: a name that is no valid
         // key is refused, not copied.
-        const rel = checkKey(key).slice(prefix.length);
+        const rel = relativeKey(checkKey(key), prefix);
         return { key, rel, from: path, to: join(dest, ...rel.split("/")), size };
       });
       return copyTree(files, { ...dirOptions, fresh: !existsSync(dest) });
@@ -321,8 +321,8 @@ export function localDriver(options: LocalOptions): Driver {
               const key = checkKey(prefix + f.rel);
               return { key, rel: f.rel, from: f.path, to: pathOf(key), size: f.size };
             });
-            const base = prefix.slice(0, prefix.lastIndexOf("/") + 1);
-            return copyTree(files, { ...dirOptions, fresh: !existsSync(base === "" ? root : pathOf(base.slice(0, -1))) });
+            // `prefix` is "" or ends in "/" (dirPrefix): its directory, or the root.
+            return copyTree(files, { ...dirOptions, fresh: !existsSync(prefix === "" ? root : pathOf(prefix.slice(0, -1))) });
           },
         }),
 
@@ -337,7 +337,7 @@ export function localDriver(options: LocalOptions): Driver {
         if (signal?.aborted) throw abortedError(signal, toKey);
         await rename(temp, to);
       } catch (error) {
-        await rm(temp, { force: true });
+        if (!isTaken(error)) await rm(temp, { force: true });
         throw error;
       }
       const s = await stat(to);

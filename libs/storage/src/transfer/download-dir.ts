@@ -1,6 +1,6 @@
 import { dirname, join } from "node:path";
 import { mkdir, stat } from "node:fs/promises";
-import { checkKey, checkPrefix } from "../keys.ts";
+import { checkKey, dirPrefix, relativeKey } from "../keys.ts";
 import { eachLimit } from "../limit.ts";
 import { openStorage } from "../open.ts";
 import { driverOf } from "../storage.ts";
@@ -20,13 +20,13 @@ export async function downloadDir(source: string | Storage, localDir: string, op
   const started = performance.now();
   const storage = typeof source === "string" ? await openStorage(source, options.storage) : source;
   try {
-    const prefix = checkPrefix(options.prefix ?? "");
+    const prefix = dirPrefix(options.prefix);
     const fast = driverOf(storage)?.downloadDir;
     if (fast !== undefined) return await viaFastPath((o) => fast(prefix, localDir, o), options, started);
 
-    const objects: ObjectInfo[] = [];
+    const objects: (ObjectInfo & { rel: string })[] = [];
     for await (const entry of storage.list(prefix, { signal: options.signal })) {
-      if (entry.prefix !== true) objects.push({ ...entry, key: checkKey(entry.key) });
+      if (entry.prefix !== true) objects.push({ ...entry, key: checkKey(entry.key), rel: relativeKey(entry.key, prefix) });
     }
     const tracker = new ProgressTracker(options.onProgress);
     tracker.state.filesTotal = objects.length;
@@ -47,7 +47,7 @@ export async function downloadDir(source: string | Storage, localDir: string, op
       return done;
     };
     await eachLimit(objects, options.concurrency ?? 8, async (object) => {
-      const rel = object.key.slice(prefix.length);
+      const { rel } = object;
       const path = join(localDir, ...rel.split("/"));
       if (!fresh && options.skipIdentical !== false && (await localMatches(storage, object, path, options.signal))) {
         tracker.bytes(object.size);

@@ -1,10 +1,11 @@
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream, createWriteStream, renameSync, writeFile as writeFileCallback, writeFileSync } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { once } from "node:events";
 import type { Readable } from "node:stream";
 import { StorageError } from "../errors.ts";
+import { hiddenSibling } from "../hidden-names.ts";
 import { driverOf } from "../storage.ts";
 import { checksumMismatch, collect, sha256Hex, toNodeReadable } from "../streams.ts";
 import type { ObjectInfo, Storage } from "../types.ts";
@@ -79,7 +80,7 @@ export async function downloadFileInto(storage: Storage, key: string, localPath:
   const expectedSize = options.size ?? info.size;
   const expectedSha = (options.sha256 ?? info.sha256)?.toLowerCase();
   const identity = createHash("sha256").update(`${info.etag ?? ""}|${info.size}|${info.modified?.getTime() ?? ""}`).digest("hex").slice(0, 12);
-  const partial = join(dirname(localPath), `.${basename(localPath).slice(0, 100)}.${identity}.drover-partial`);
+  const partial = hiddenSibling(localPath, `.${identity}.drover-partial`);
   if (!parentExists) await mkdir(dirname(localPath), { recursive: true });
 
   try {

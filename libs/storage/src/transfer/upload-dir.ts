@@ -1,4 +1,4 @@
-import { checkPrefix } from "../keys.ts";
+import { dirPrefix } from "../keys.ts";
 import { eachLimit } from "../limit.ts";
 import { openStorage } from "../open.ts";
 import type { OpenStorageOptions } from "../options.ts";
@@ -18,7 +18,7 @@ export interface DirTransferOptions {
   skipIdentical?: boolean;
   /** Retries per file on retryable errors. Default 3. */
   retries?: number;
-  /** Key prefix under the destination's root, "" or ending in "/". Default "". */
+  /** The directory under the storage's root: "" (default), "runs/7" or "runs/7/" (the same). */
   prefix?: string;
   onProgress?: ProgressListener;
   /** Options for openStorage when a URL is given. */
@@ -42,7 +42,7 @@ export async function uploadDir(localDir: string, dest: string | Storage, option
   const started = performance.now();
   const storage = typeof dest === "string" ? await openStorage(dest, options.storage) : dest;
   try {
-    const prefix = checkPrefix(options.prefix ?? "");
+    const prefix = dirPrefix(options.prefix);
     const fast = driverOf(storage)?.uploadDir;
     if (fast !== undefined) return await viaFastPath((o) => fast(localDir, prefix, o), options, started);
 
@@ -96,14 +96,17 @@ export async function viaFastPath(run: (options: DriverDirOptions) => Promise<Di
   const result = await run({
     signal: options.signal,
     skipIdentical: options.skipIdentical,
+    retries: options.retries,
     onProgress: (p) => {
+      // New totals are news: sent at once, like the generic transfer's first event.
+      const totals = (p.filesTotal !== undefined && p.filesTotal !== state.filesTotal) || (p.bytesTotal !== undefined && p.bytesTotal !== state.bytesTotal);
       if (p.filesTotal !== undefined) state.filesTotal = p.filesTotal;
       if (p.bytesTotal !== undefined) state.bytesTotal = p.bytesTotal;
       if (p.skipped !== undefined) state.filesSkipped = p.skipped;
       if (p.file !== undefined) state.file = p.file;
       const fileDone = p.files !== state.filesDone;
       state.filesDone = p.files;
-      if (!fileDone) return tracker.bytes(p.bytes - state.bytesDone);
+      if (!fileDone && !totals) return tracker.bytes(p.bytes - state.bytesDone);
       state.bytesDone = p.bytes;
       tracker.emit();
     },
