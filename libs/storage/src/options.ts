@@ -55,7 +55,7 @@ export const rsyncOptionsSchema = z.strictObject({
   sshOptions: z.array(z.string().regex(/^[A-Za-z]+=[^\s]+$/, "ssh options look like Name=value")).optional(),
   /** The rsync binary. Default "rsync" on PATH. */
   rsyncPath: z.string().min(1).optional(),
-  /** Default timeout for one rsync run's I/O, seconds (rsync --timeout). Default 60. */
+  /** Seconds an rsync run may move no data before it is stopped as Unavailable (Linux: watched from /proc; elsewhere rsync --timeout). Default 60. */
   timeout: positiveInt.optional(),
 });
 export type RsyncOptions = z.output<typeof rsyncOptionsSchema>;

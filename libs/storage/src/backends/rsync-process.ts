@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { StorageError, abortedError, type StorageErrorKind } from "../errors.ts";
+import { watchIdle } from "./process-idle.ts";
 
 /**
  * Spawning rsync/ssh and reading what they print. Everything here was checked against
@@ -23,6 +24,8 @@ export interface RunOptions {
   onLine?: (line: string) => void;
   /** Shown in errors instead of the raw command. */
   what: string;
+  /** Ends the run as Unavailable once its processes have moved no byte for this long (process-idle.ts). */
+  idleTimeoutMs?: number;
 }
 
 const STDERR_KEEP = 16_384;
@@ -77,16 +80,27 @@ export function runProcess(bin: string, args: string[], options: RunOptions): Pr
       killTimer = setTimeout(() => killGroup("SIGKILL"), KILL_GRACE_MS);
     };
     signal?.addEventListener("abort", onAbort, { once: true });
+    let stalled = false;
+    const stopWatch =
+      options.idleTimeoutMs === undefined || child.pid === undefined
+        ? undefined
+        : watchIdle(child.pid, options.idleTimeoutMs, () => {
+            stalled = true;
+            onAbort();
+          });
 
     child.once("error", (error) => {
       spawnError = error;
     });
     child.once("close", (code, sig) => {
       signal?.removeEventListener("abort", onAbort);
+      stopWatch?.();
       if (killTimer !== undefined) clearTimeout(killTimer);
       if (pending.length > 0) emit(pending.toString("utf8"));
       if (signal?.aborted) {
         reject(abortedError(signal));
+      } else if (stalled) {
+        reject(new StorageError("Unavailable", `${options.what}: no data moved for ${Math.round(options.idleTimeoutMs! / 1000)} s; stopped`));
       } else if (spawnError !== undefined) {
         const missing = (spawnError as NodeJS.ErrnoException).code === "ENOENT";
         reject(

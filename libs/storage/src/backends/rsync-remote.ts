@@ -2,6 +2,7 @@ import { StorageError } from "../errors.ts";
 import { rootPrefix } from "../keys.ts";
 import type { RsyncOptions } from "../options.ts";
 import type { ParsedUrl } from "../url.ts";
+import { CAN_WATCH_IDLE } from "./process-idle.ts";
 import { quoteRshArg, runProcess, parseRsyncVersion, versionAtLeast, type RunOptions, type RunResult } from "./rsync-process.ts";
 
 export type RsyncTarget = Extract<ParsedUrl, { scheme: "rsync" | "ssh" }>;
@@ -96,7 +97,10 @@ export function makeRemote(options: RsyncOptions, target: RsyncTarget): Remote {
   const timeout = options.timeout ?? 60;
   const user = target.user === undefined ? "" : `${target.user}@`;
   const env: NodeJS.ProcessEnv = { ...process.env, TZ: "UTC", LC_ALL: "C" };
-  const common = [`--timeout=${timeout}`];
+  // rsync's --timeout made transfers slower; where /proc can tell, a watch of the run's
+  // bytes stops a stalled run instead (process-idle.ts).
+  const common = CAN_WATCH_IDLE ? [] : [`--timeout=${timeout}`];
+  const idleTimeoutMs = CAN_WATCH_IDLE ? timeout * 1000 : undefined;
   let base: string;
   let rootRel: string;
   let rootDest: string;
@@ -140,12 +144,12 @@ export function makeRemote(options: RsyncOptions, target: RsyncTarget): Remote {
     rel: (key) => rootRel + assertInside(key),
     dest: (dirKey) => rootDest + (dirKey === "" ? "" : assertInside(dirKey.replace(/\/$/, "")) + "/"),
     deleteRel: (key) => (target.scheme === "rsync" ? rootRel : "") + assertInside(key),
-    run: (args, runOptions) => runProcess(bin, [...(needsProtectArgs(target.scheme, args) ? ["-s"] : []), ...common, ...args], { ...runOptions, env }),
+    run: (args, runOptions) => runProcess(bin, [...(needsProtectArgs(target.scheme, args) ? ["-s"] : []), ...common, ...args], { ...runOptions, env, idleTimeoutMs }),
   };
 }
 
 /** Paths a daemon takes as written without -s: nothing it could glob or split on. */
-const PLAIN_PATH = /^[\w.@:/+,=-]*$/;
+export const PLAIN_PATH = /^[\w.@:/+,=-]*$/;
 
 /**
  * Whether a run needs -s (--protect-args): file names then travel inside the protocol, never
