@@ -4,10 +4,11 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { copyTree } from "../src/backends/local-dirs.ts";
+import { copyTree, type TreeFile } from "../src/backends/local-dirs.ts";
 import { tempPathFor } from "../src/backends/local-files.ts";
 import { downloadDir, openStorage, StorageError, uploadDir, type TransferProgress } from "../src/index.ts";
 import { compareKeys } from "../src/keys.ts";
+import { yieldIfLong } from "../src/time-slice.ts";
 import { driverOf } from "../src/storage.ts";
 
 // Local storage hands uploadDir/downloadDir to its own tree copy (local-dirs.ts); the
@@ -178,22 +179,25 @@ describe("local storage: tree copies", () => {
     expect(await readdir(join(dir, "out/d"))).toEqual(["2"]);
   });
 
-  it("removes the temp file of a copy aborted midway, and renames nothing", async () => {
+  it("removes the temp file of a large copy aborted midway, and renames nothing; a small one is not started", async () => {
     await mkdir(join(dir, "src"));
-    for (const [name, size] of [["small", 10], ["big", 300 * 1024]] as const) {
-      await writeFile(join(dir, "src", name), randomBytes(size));
-      const controller = new AbortController();
-      const copy = copyTree([{ key: name, rel: name, from: join(dir, "src", name), to: join(dir, "out", name), size }], {
-        fresh: true,
-        signal: controller.signal,
-        // After the loop's own check, while the file is being copied.
-        onProgress: (p) => {
-          if (p.files === 0) queueMicrotask(() => controller.abort());
-        },
-      });
-      await expect(copy).rejects.toMatchObject({ kind: "Aborted" });
-      expect(await readdir(join(dir, "out"))).toEqual([]);
-    }
+    const big = 300 * 1024;
+    await writeFile(join(dir, "src/big"), randomBytes(big));
+    await writeFile(join(dir, "src/small"), "small");
+    const one = (name: string, size: number): TreeFile[] => [{ key: name, rel: name, from: join(dir, "src", name), to: join(dir, "out", name), size }];
+    // A large file is copied through the thread pool. With a fresh time slice, copyTree runs
+    // up to that copy before it returns, so this abort lands while the copy is in flight.
+    while (yieldIfLong() !== undefined) await yieldIfLong();
+    const controller = new AbortController();
+    const copy = copyTree(one("big", big), { fresh: true, signal: controller.signal });
+    controller.abort();
+    await expect(copy).rejects.toMatchObject({ kind: "Aborted" });
+    expect(await readdir(join(dir, "out"))).toEqual([]);
+    // A small one is copied with synchronous calls, so an abort can only come before it.
+    const early = new AbortController();
+    const small = copyTree(one("small", 5), { fresh: true, signal: early.signal, onProgress: (p) => p.files === 0 && early.abort() });
+    await expect(small).rejects.toMatchObject({ kind: "Aborted" });
+    expect(await readdir(join(dir, "out"))).toEqual([]);
   });
 
   it("leaves alone a temp file whose name another writer took first", async () => {

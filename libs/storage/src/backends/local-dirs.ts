@@ -49,24 +49,20 @@ export async function copyTree(files: readonly TreeFile[], options: CopyTreeOpti
   let bytesDone = 0;
   let bytesCopied = 0;
   options.onProgress?.({ files: 0, bytes: 0, skipped: 0, filesTotal, bytesTotal });
-  // Each directory is made once per transfer; a directory removed meanwhile is made again
-  // when its copy fails (see copyOne).
   const made = new Set<string>();
   for (const file of files) {
     if (signal?.aborted) throw abortedError(signal, file.key);
-    const same = !options.fresh && options.skipIdentical !== false && (await identical(file, signal));
-    if (same) skipped++;
+    if (!options.fresh && options.skipIdentical !== false && (await identical(file, signal))) skipped++;
     else {
-      // Local errors are rarely worth a retry, but those that are (EAGAIN, EBUSY: Unavailable)
-      // get the same retries as in the generic transfer.
-      await withRetry(async () => {
-        const dir = dirname(file.to);
-        if (!made.has(dir)) {
-          mkdirAt(dir, file);
-          made.add(dir);
-        }
-        await copyOne(file, signal);
-      }, { retries: options.retries, signal });
+      const turn = yieldIfLong();
+      if (turn !== undefined) {
+        await turn;
+        if (signal?.aborted) throw abortedError(signal, file.key);
+      }
+      // No promise for a small file unless it fails: a promise, a closure and an async step
+      // per file made this loop 8% slower than the same calls made in a plain loop (2,000 × 50 KB).
+      const pending = copyWithRetries(file, made, signal, options.retries ?? 3);
+      if (pending !== undefined) await pending;
       bytesCopied += file.size;
     }
     done++;
@@ -74,6 +70,22 @@ export async function copyTree(files: readonly TreeFile[], options: CopyTreeOpti
     options.onProgress?.({ files: done, bytes: bytesDone, skipped, filesTotal, bytesTotal, file: file.rel });
   }
   return { files: done - skipped, skipped, bytes: bytesCopied };
+}
+
+/**
+ * One attempt at once, and only after a retryable failure (EAGAIN, EBUSY: Unavailable) the
+ * generic transfer's retries, with their backoff; `retries` counts the attempts after the first.
+ */
+function copyWithRetries(file: TreeFile, made: Set<string>, signal: AbortSignal | undefined, retries: number): Promise<void> | undefined {
+  const retry = (error: unknown): Promise<void> => {
+    if (!(error instanceof StorageError) || !error.retryable || retries === 0 || signal?.aborted) throw error;
+    return withRetry(async () => copyOnce(file, made, signal), { retries: retries - 1, signal });
+  };
+  try {
+    return copyOnce(file, made, signal)?.catch(retry);
+  } catch (error) {
+    return retry(error);
+  }
 }
 
 /** mkdirSync for `file`'s directory; a file in the way is an error naming both. */
@@ -85,34 +97,48 @@ function mkdirAt(dir: string, file: TreeFile): void {
   }
 }
 
-async function copyOne(file: TreeFile, signal: AbortSignal | undefined): Promise<void> {
-  const temp = tempPathFor(file.to);
-  const remakeDir = (): void => {
-    mkdirSync(dirname(temp), { recursive: true });
-  };
-  try {
-    if (file.size <= SYNC_FILE_BYTES) {
-      await yieldIfLong();
-      copySmallFile(file.from, temp, "ENOENT", remakeDir);
-      if (signal?.aborted) throw abortedError(signal, file.key);
-      renameSync(temp, file.to);
-    } else {
-      await copyToNewFile(file.from, temp).catch(async (error: unknown) => {
-        if ((error as { code?: string }).code !== "ENOENT") throw error;
-        await mkdir(dirname(temp), { recursive: true });
-        await copyToNewFile(file.from, temp);
-      });
-      if (signal?.aborted) throw abortedError(signal, file.key);
-      await rename(temp, file.to);
-    }
-  } catch (error) {
-    if (!isTaken(error)) removeQuietly(temp); // the error that matters is the first one
-    // ENOENT after the destination directory was made again: the source has gone.
-    if (isMissing(error) && statFileSync(file.from) === undefined) {
-      throw new StorageError("NotFound", `'${file.from}' is gone since it was listed`, { key: file.key, cause: error });
-    }
-    throw fileError(error, file, file.to);
+/** Copies `file` through a temp file: synchronously when small (undefined), else the promise of it. */
+function copyOnce(file: TreeFile, made: Set<string>, signal: AbortSignal | undefined): Promise<void> | undefined {
+  // Each directory is made once per transfer; one removed meanwhile is made again when the
+  // copy into it fails with ENOENT.
+  const dir = dirname(file.to);
+  if (!made.has(dir)) {
+    mkdirAt(dir, file);
+    made.add(dir);
   }
+  const temp = tempPathFor(file.to);
+  if (file.size > SYNC_FILE_BYTES) return copyLarge(file, temp, signal);
+  try {
+    copySmallFile(file.from, temp, "ENOENT", () => mkdirSync(dir, { recursive: true }));
+    renameSync(temp, file.to);
+  } catch (error) {
+    throw failed(error, file, temp);
+  }
+  return undefined;
+}
+
+async function copyLarge(file: TreeFile, temp: string, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await copyToNewFile(file.from, temp).catch(async (error: unknown) => {
+      if ((error as { code?: string }).code !== "ENOENT") throw error;
+      await mkdir(dirname(temp), { recursive: true });
+      await copyToNewFile(file.from, temp);
+    });
+    if (signal?.aborted) throw abortedError(signal, file.key); // an abort during the copy must not end in a rename
+    await rename(temp, file.to);
+  } catch (error) {
+    throw failed(error, file, temp);
+  }
+}
+
+/** After a failed copy: its temp file removed (unless the name was another writer's), the error named. */
+function failed(error: unknown, file: TreeFile, temp: string): StorageError {
+  if (!isTaken(error)) removeQuietly(temp); // the error that matters is the first one
+  // ENOENT after the destination directory was made again: the source has gone.
+  if (isMissing(error) && statFileSync(file.from) === undefined) {
+    return new StorageError("NotFound", `'${file.from}' is gone since it was listed`, { key: file.key, cause: error });
+  }
+  return fileError(error, file, file.to);
 }
 
 /** A filesystem error as a StorageError of its kind, its message naming the path it is about. */
