@@ -53,6 +53,8 @@ export interface DirTransferOptions {
   skipIdentical?: boolean;
   /** Retries per file on retryable errors, where the driver copies file by file. Default 3. */
   retries?: number;
+  /** Files in flight at once, where the driver copies file by file. Default 8. */
+  concurrency?: number;
   /** Called as the transfer goes; totals may grow while the tree is being scanned. */
   onProgress?: (progress: DirTransferProgress) => void;
 }

@@ -1,6 +1,7 @@
 // Timing for the storage benchmark: Drover and a baseline tool take turns doing the same
 // transfer into a fresh destination, and the medians are compared. The arithmetic is pure
 // (tested without timing); `timeTurns` is the only part that reads a clock.
+import { accessSync, constants, writeFileSync } from "node:fs";
 import type { Row, Target } from "./report.ts";
 import { median } from "./stats.ts";
 import type { ShapeName, TreeCount } from "./storage-data.ts";
@@ -90,29 +91,55 @@ export function describeComparison(c: Comparison): string {
 }
 
 /**
- * Writes every dirty page back to disk (`sync`), untimed. Without it the previous run's
- * writes and the reset's deletes are still being written back when the next run starts, and
- * whichever tool comes next pays for part of that at random: on this VM's disk single runs
- * of the same copy varied between 0.6 s and 2.0 s, for both tools alike.
+ * Before every run, untimed: every dirty page written back to disk (`sync`), then, where
+ * this process may (root on Linux), the page cache dropped, so every run of either tool
+ * starts from the same state: its source read from disk, its writes into free memory.
+ *
+ * Why: without the sync, the previous run's writes and the reset's deletes were still being
+ * written back when the next run started (single runs of the same copy: 0.6–2.0 s). Without
+ * the drop, this VM's runs drifted within one bench: cp -r of 2,000 × 50 KB took 0.1 s at
+ * the start and 0.5–0.9 s some minutes later, for both tools, as the page cache grew into
+ * memory the VM had not touched yet (its time is system time); after a drop, 0.11 s again.
+ * Twelve runs of cp in a row with the drop: 336–376 ms.
  */
-function flushDirtyPages(): Promise<void> {
-  return runTool({ cmd: "sync", args: [] });
+async function settleCaches(): Promise<void> {
+  await runTool({ cmd: "sync", args: [] });
+  if (pageCache.dropped) {
+    try {
+      writeFileSync("/proc/sys/vm/drop_caches", "3");
+    } catch {
+      pageCache.dropped = false; // not permitted after all: runs keep the cache
+    }
+  }
+}
+
+/** Whether runs start with the page cache dropped; reported with the results. */
+export const pageCache = { dropped: canDropPageCache() };
+
+function canDropPageCache(): boolean {
+  try {
+    accessSync("/proc/sys/vm/drop_caches", constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
  * Runs each contender `repeats` times, taking turns (A B, then B A, …, so neither always
  * runs on the caches the other warmed), each run into a fresh destination. A run that did
  * not deliver every file and byte fails the measurement: a broken transfer has no speed.
- * Returns the seconds of each contender's runs, in the order of `contenders`.
+ * Returns the seconds of each contender's runs, in the order of `contenders`. `settle` runs
+ * before every run, after the reset (tests pass one that leaves the machine's caches alone).
  */
-export async function timeTurns(contenders: readonly Contender[], repeats: number, expected: TreeCount): Promise<number[][]> {
+export async function timeTurns(contenders: readonly Contender[], repeats: number, expected: TreeCount, settle: () => Promise<void> = settleCaches): Promise<number[][]> {
   const seconds = contenders.map((): number[] => []);
   for (let i = 0; i < repeats; i++) {
     const order = contenders.map((c, index) => ({ c, index }));
     if (i % 2 === 1) order.reverse();
     for (const { c, index } of order) {
       await c.reset();
-      await flushDirtyPages();
+      await settle();
       const started = performance.now();
       await c.run();
       seconds[index]!.push((performance.now() - started) / 1000);

@@ -50,15 +50,15 @@ describe("timeTurns", () => {
 
   it("alternates which tool goes first, resets before every run and once at the end", async () => {
     const log: string[] = [];
-    const seconds = await timeTurns([fake("A", log), fake("B", log)], 3, { files: 1, bytes: 10 });
+    const seconds = await timeTurns([fake("A", log), fake("B", log)], 3, { files: 1, bytes: 10 }, async () => void log.push("settle"));
     expect(seconds.map((s) => s.length)).toEqual([3, 3]);
     expect(log.filter((l) => l.startsWith("run"))).toEqual(["run A", "run B", "run B", "run A", "run A", "run B"]);
-    expect(log.slice(0, 2)).toEqual(["reset A", "run A"]);
+    expect(log.slice(0, 3)).toEqual(["reset A", "settle", "run A"]);
     expect(log.slice(-2)).toEqual(["reset A", "reset B"]);
   });
 
   it("fails a run that did not deliver every byte", async () => {
-    await expect(timeTurns([fake("A", [], { files: 1, bytes: 9 })], 1, { files: 1, bytes: 10 })).rejects.toThrow(/delivered 1 files \/ 9 bytes/);
+    await expect(timeTurns([fake("A", [], { files: 1, bytes: 9 })], 1, { files: 1, bytes: 10 }, async () => undefined)).rejects.toThrow(/delivered 1 files \/ 9 bytes/);
   });
 });
 

@@ -97,6 +97,7 @@ export async function viaFastPath(run: (options: DriverDirOptions) => Promise<Di
     signal: options.signal,
     skipIdentical: options.skipIdentical,
     retries: options.retries,
+    concurrency: options.concurrency,
     onProgress: (p) => {
       // New totals are news: sent at once, like the generic transfer's first event.
       const totals = (p.filesTotal !== undefined && p.filesTotal !== state.filesTotal) || (p.bytesTotal !== undefined && p.bytesTotal !== state.bytesTotal);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { BenchConfig } from "../config.ts";
 import type { ScenarioResult } from "../report.ts";
 import { countTree, storageDataset, type Shape } from "../storage-data.ts";
-import { compare, comparisonRows, describeComparison, timeTurns, timing, type Comparison, type Contender, type Direction } from "../storage-measure.ts";
+import { compare, comparisonRows, describeComparison, pageCache, timeTurns, timing, type Comparison, type Contender, type Direction } from "../storage-measure.ts";
 import { startTarget, type BackendName, type StorageTarget } from "../storage-targets.ts";
 import { commandLine, runTool } from "../storage-tool.ts";
 
@@ -89,7 +89,7 @@ export function storageScenario(backend: BackendName) {
     if (genSec > 0.5) log(`storage: generated ${data.shapes.map((x) => x.label).join(" and ")} of random bytes in ${genSec.toFixed(1)} s`);
     const work = join(data.work, backend);
     const t = await startTarget(backend, work, s.concurrency);
-    log(`storage-${backend}: ${t.label} at ${t.storage.url}${t.baseline ? ` vs ${t.baseline.version}` : " (no baseline)"}, ${s.repeats} run(s) each, taking turns`);
+    log(`storage-${backend}: ${t.label} at ${t.storage.url}${t.baseline ? ` vs ${t.baseline.version}` : " (no baseline)"}, ${s.repeats} run(s) each, taking turns, page cache ${pageCache.dropped ? "dropped" : "kept"} before each`);
     const shapes: Record<string, { seedSec?: number; skipped?: string }> = {};
     const comparisons: Comparison[] = [];
     try {
@@ -117,6 +117,7 @@ export function storageScenario(backend: BackendName) {
         server: t.describe,
         baseline: t.baseline ? { tool: t.baseline.tool, version: t.baseline.version, target: t.baseline.target } : undefined,
         repeats: s.repeats,
+        pageCache: pageCache.dropped ? "dropped before every run" : "kept: this process may not drop it",
         concurrency: s.concurrency,
         dataset: data.shapes.map(({ name, label, files, bytes }) => ({ name, label, files, bytes, ...shapes[name] })),
         comparisons,
