@@ -4,6 +4,8 @@
 import { Storage as GcsClient } from "@google-cloud/storage";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -152,6 +154,31 @@ describe("gcs specifics", () => {
     await expect(nowhere.stat("k")).rejects.toMatchObject({ kind: "Unavailable", retryable: true });
     await nowhere.close();
   }, 60_000);
+
+  it("deletes again when the connection of a delete is reset (the SDK does not retry a DELETE)", async () => {
+    // A server on loopback standing in for GCS: the first DELETE has its connection cut, as
+    // a kept-alive socket closed by the server just then is; later ones succeed.
+    const deletes: string[] = [];
+    const flaky = createServer((req, res) => {
+      if (req.method !== "DELETE") return void res.writeHead(500).end();
+      deletes.push(req.url ?? "");
+      if (deletes.length === 1) return void req.socket.destroy();
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, "127.0.0.1", resolve));
+    const { port } = flaky.address() as AddressInfo;
+    try {
+      const storage = await openStorage("gs://flaky/p/", { gcs: { apiEndpoint: `http://127.0.0.1:${port}`, projectId: server.projectId } });
+      await storage.delete("k");
+      expect(deletes).toHaveLength(2);
+      expect(deletes[1]).toBe(deletes[0]);
+      expect(deletes[0]).toContain("/b/flaky/o/p%2Fk");
+      await storage.close();
+    } finally {
+      flaky.closeAllConnections();
+      await new Promise((resolve) => flaky.close(resolve));
+    }
+  });
 
   it("maps GCS statuses onto kinds", () => {
     // The emulator creates buckets on first use, so a missing bucket is only seen on GCS.

@@ -9,6 +9,7 @@ import type { GcsOptions } from "../options.ts";
 import { bytesStream, collect, sha256Hex, toNodeReadable } from "../streams.ts";
 import type { ByteRange, ListEntry, ObjectInfo } from "../types.ts";
 import { eachLimit } from "../limit.ts";
+import { withRetry } from "../transfer/retry.ts";
 import { readHead, sliceStream, untilAborted, unquote } from "./cloud-helpers.ts";
 import { gcsStatus, mapGcsError } from "./gcs-errors.ts";
 import { resumableUpload } from "./gcs-upload.ts";
@@ -64,6 +65,24 @@ export async function gcsDriver(options: GcsDriverOptions): Promise<Driver> {
   const canSign = options.keyFilename !== undefined || (process.env["GOOGLE_APPLICATION_CREDENTIALS"] ?? "") !== "";
 
   const fileOf = (key: string): File => bucket.file(root + key);
+
+  /**
+   * A delete, tried again after a retryable failure. The SDK retries a DELETE only when it
+   * carries a generation precondition (its RetryConditional strategy); ours ignore NotFound,
+   * so a repeat is harmless. Seen in the benchmark: a kept-alive connection the server had
+   * just closed (ECONNRESET, "socket hang up") failed a deletePrefix.
+   */
+  const deleteObject = (key: string, signal: AbortSignal | undefined): Promise<void> =>
+    withRetry(
+      async () => {
+        try {
+          await fileOf(key).delete({ ignoreNotFound: true });
+        } catch (error) {
+          throw mapGcsError(error, key, where) ?? error;
+        }
+      },
+      { signal },
+    );
   const notFound = (key: string): StorageError => new StorageError("NotFound", `no object '${key}' in ${where}`, { key });
 
   function info(key: string, md: FileMetadata): ObjectInfo {
@@ -212,13 +231,13 @@ export async function gcsDriver(options: GcsDriverOptions): Promise<Driver> {
     // anyway, and reporting Aborted for a change that happened would mislead.
     async delete(key, signal) {
       throwIfAborted(signal, key);
-      await fileOf(key).delete({ ignoreNotFound: true });
+      await deleteObject(key, signal);
     },
 
     async deleteMany(keys, signal) {
       await eachLimit(keys, DELETE_CONCURRENCY, async (key) => {
         throwIfAborted(signal, key);
-        await fileOf(key).delete({ ignoreNotFound: true });
+        await deleteObject(key, signal);
       });
     },
 
