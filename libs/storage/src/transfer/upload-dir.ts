@@ -98,7 +98,8 @@ export async function viaFastPath(run: (options: DriverDirOptions) => Promise<Di
     skipIdentical: options.skipIdentical,
     retries: options.retries,
     concurrency: options.concurrency,
-    onProgress: (p) => {
+    // Only when someone listens: a driver may save work without it (rsync prints no line per file).
+    onProgress: options.onProgress && ((p) => {
       // New totals are news: sent at once, like the generic transfer's first event.
       const totals = (p.filesTotal !== undefined && p.filesTotal !== state.filesTotal) || (p.bytesTotal !== undefined && p.bytesTotal !== state.bytesTotal);
       if (p.filesTotal !== undefined) state.filesTotal = p.filesTotal;
@@ -110,7 +111,7 @@ export async function viaFastPath(run: (options: DriverDirOptions) => Promise<Di
       if (!fileDone && !totals) return tracker.bytes(p.bytes - state.bytesDone);
       state.bytesDone = p.bytes;
       tracker.emit();
-    },
+    }),
   });
   tracker.emit();
   return { ...result, seconds: (performance.now() - started) / 1000 };
