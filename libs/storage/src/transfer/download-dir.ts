@@ -1,7 +1,7 @@
 import { dirname, join } from "node:path";
 import { mkdir, stat } from "node:fs/promises";
 import { checkKey, dirPrefix, relativeKey } from "../keys.ts";
-import { eachLimit } from "../limit.ts";
+import { eachLimitAsync } from "../limit.ts";
 import { openStorage } from "../open.ts";
 import { driverOf } from "../storage.ts";
 import { hashFile } from "../streams.ts";
@@ -24,15 +24,8 @@ export async function downloadDir(source: string | Storage, localDir: string, op
     const fast = driverOf(storage)?.downloadDir;
     if (fast !== undefined) return await viaFastPath((o) => fast(prefix, localDir, o), options, started);
 
-    const objects: (ObjectInfo & { rel: string })[] = [];
-    for await (const entry of storage.list(prefix, { signal: options.signal })) {
-      if (entry.prefix !== true) objects.push({ ...entry, key: checkKey(entry.key), rel: relativeKey(entry.key, prefix) });
-    }
     const tracker = new ProgressTracker(options.onProgress);
-    tracker.state.filesTotal = objects.length;
-    tracker.state.bytesTotal = objects.reduce((sum, o) => sum + o.size, 0);
     tracker.emit();
-    let bytes = 0;
     // Into a directory that does not exist yet nothing can be identical: no stat per file.
     const fresh = await stat(localDir).then(
       () => false,
@@ -46,7 +39,21 @@ export async function downloadDir(source: string | Storage, localDir: string, op
       if (done === undefined) made.set(dir, (done = mkdir(dir, { recursive: true })));
       return done;
     };
-    await eachLimit(objects, options.concurrency ?? 8, async (object) => {
+    let files = 0;
+    let bytes = 0;
+    // Downloads start with the listing's first page, as rclone's do: listing 2,000 objects
+    // of s3rver after a dropped page cache took 0.65–0.8 s, a fifth of their download.
+    // The totals grow as pages arrive.
+    async function* listed(): AsyncGenerator<ObjectInfo & { rel: string }> {
+      for await (const entry of storage.list(prefix, { signal: options.signal })) {
+        if (entry.prefix === true) continue;
+        const object = { ...entry, key: checkKey(entry.key), rel: relativeKey(entry.key, prefix) };
+        files++;
+        tracker.totals(1, object.size);
+        yield object;
+      }
+    }
+    await eachLimitAsync(listed(), options.concurrency ?? 8, async (object) => {
       const { rel } = object;
       const path = join(localDir, ...rel.split("/"));
       if (!fresh && options.skipIdentical !== false && (await localMatches(storage, object, path, options.signal))) {
@@ -67,7 +74,7 @@ export async function downloadDir(source: string | Storage, localDir: string, op
     });
     tracker.emit();
     const skipped = tracker.state.filesSkipped;
-    return { files: objects.length - skipped, skipped, bytes, seconds: (performance.now() - started) / 1000 };
+    return { files: files - skipped, skipped, bytes, seconds: (performance.now() - started) / 1000 };
   } finally {
     if (typeof source === "string") await storage.close();
   }

@@ -35,6 +35,14 @@ export class ProgressTracker {
     if (now - this.lastEmit >= this.intervalMs) this.emit(now);
   }
 
+  /** More to do, found while the transfer runs (a listing's next page): reported like bytes. */
+  totals(files: number, bytes: number): void {
+    this.state.filesTotal += files;
+    this.state.bytesTotal += bytes;
+    const now = performance.now();
+    if (now - this.lastEmit >= this.intervalMs) this.emit(now);
+  }
+
   fileDone(file: string, skipped: boolean): void {
     this.state.filesDone++;
     if (skipped) this.state.filesSkipped++;
