@@ -24,46 +24,83 @@ export async function eachLimit<T>(items: readonly T[], concurrency: number, wor
 
 /**
  * eachLimit over items that arrive as they are produced (a paged listing): work starts on
- * the first item while later ones are still coming. Items are pulled one at a time, so any
- * async iterable will do. The first failure (of the work or of the iteration) stops new
- * work; the iteration is ended (its `return`, so a listing stops paging), and the failure is
- * thrown once the items already running have ended.
+ * the first item while later ones are still coming. One producer reads up to `readAhead`
+ * items ahead of the work (so a listing's next page is fetched while the lanes are busy,
+ * and whatever counts items as they are read sees the totals grow well ahead of the work);
+ * it pulls one item at a time, so any async iterable will do. The first failure (of the
+ * work or of the iteration) stops new work; an iteration not yet finished is ended (its
+ * `return`, so a listing stops paging); and that first failure is thrown once the items
+ * already running have ended.
  */
-export async function eachLimitAsync<T>(items: AsyncIterable<T>, concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function eachLimitAsync<T>(items: AsyncIterable<T>, concurrency: number, work: (item: T) => Promise<void>, readAhead = 10_000): Promise<void> {
   const iterator = items[Symbol.asyncIterator]();
+  const queue: T[] = [];
+  let head = 0;
+  let listed = false; // the iteration has ended, by exhaustion or by a failure of its own
   let failed = false;
-  let exhausted = false;
-  // One pull at a time: not every iterator may be asked again before it has answered.
-  let pulling: Promise<unknown> = Promise.resolve();
-  const pull = (): Promise<IteratorResult<T>> => {
-    const next = pulling.then(() => (exhausted || failed ? ({ done: true, value: undefined } as const) : iterator.next()));
-    pulling = next.catch(() => undefined);
-    return next;
+  let firstError: unknown;
+  const fail = (error: unknown): void => {
+    if (!failed) firstError = error;
+    failed = true;
+    wakeAll();
   };
-  const lane = async (): Promise<void> => {
-    while (!failed) {
-      let next: IteratorResult<T>;
-      try {
-        next = await pull();
-      } catch (error) {
-        failed = true;
-        exhausted = true; // an iterator that threw is finished
-        throw error;
+  // Lanes waiting for an item, and the producer waiting for room.
+  let waiting: (() => void)[] = [];
+  let producerWaiting: (() => void) | undefined;
+  function wakeAll(): void {
+    const lanes = waiting;
+    waiting = [];
+    for (const wake of lanes) wake();
+    producerWaiting?.();
+  }
+
+  const produce = async (): Promise<void> => {
+    try {
+      while (!failed) {
+        if (queue.length - head >= readAhead) {
+          await new Promise<void>((resolve) => (producerWaiting = resolve));
+          producerWaiting = undefined;
+          continue;
+        }
+        const next = await iterator.next();
+        if (next.done === true) break;
+        queue.push(next.value);
+        waiting.shift()?.();
       }
-      if (next.done === true) {
-        exhausted = true;
-        return;
-      }
-      try {
-        await work(next.value);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
+      if (!failed) listed = true;
+    } catch (error) {
+      listed = true; // an iterator that threw is finished
+      fail(error);
+    } finally {
+      if (listed) wakeAll();
     }
   };
-  const results = await Promise.allSettled(Array.from({ length: Math.max(1, concurrency) }, lane));
-  if (!exhausted) await iterator.return?.();
-  const rejected = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (rejected !== undefined) throw rejected.reason;
+
+  const lane = async (): Promise<void> => {
+    while (!failed) {
+      if (head < queue.length) {
+        const item = queue[head++]!;
+        if (head > 1024 && head * 2 > queue.length) queue.splice(0, head), (head = 0);
+        producerWaiting?.();
+        try {
+          await work(item);
+        } catch (error) {
+          fail(error);
+        }
+      } else if (listed) return;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+  };
+
+  await Promise.all([produce(), ...Array.from({ length: Math.max(1, concurrency) }, lane)]);
+  if (failed) {
+    if (!listed) {
+      try {
+        await iterator.return?.();
+      } catch {
+        // the failure that stopped the work is the one to report
+      }
+    }
+    throw firstError;
+  }
 }

@@ -59,7 +59,46 @@ describe("eachLimitAsync", () => {
     expect(done.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(most).toBe(4);
     expect(log.indexOf("work 0")).toBeLessThan(log.indexOf("yield 5"));
-    expect(log.at(-1)).toBe("listing closed");
+    expect(log).toContain("listed all");
+    expect(log.at(-1)).toMatch(/^work|listing closed/);
+  });
+
+  it("reads up to `readAhead` items ahead of the work, no further", async () => {
+    const log: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const run = eachLimitAsync(source(100, log, 0), 2, () => gate, 5);
+    await tick(50);
+    // Two items taken by the lanes, five waiting: seven read, the listing paused.
+    expect(log.filter((l) => l.startsWith("yield"))).toHaveLength(7);
+    release();
+    await run;
+    expect(log).toContain("listed all");
+  });
+
+  it("starts no work after a failure, and reports that failure even when closing the iteration fails", async () => {
+    const started: number[] = [];
+    let closed = false;
+    const items: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => {
+        let i = 0;
+        return {
+          next: async () => ({ done: false, value: i++ }),
+          return: async () => {
+            closed = true;
+            throw new Error("close failed");
+          },
+        };
+      },
+    };
+    const run = eachLimitAsync(items, 3, async (i) => {
+      started.push(i);
+      await tick(i === 1 ? 1 : 20);
+      if (i === 1) throw new Error("item 1");
+    });
+    await expect(run).rejects.toThrow("item 1");
+    expect(closed).toBe(true);
+    expect(started).toEqual([0, 1, 2]);
   });
 
   it("stops pulling after a failed item, closes the iteration and throws once the running ones end", async () => {
@@ -71,7 +110,7 @@ describe("eachLimitAsync", () => {
       running--;
       if (i === 3) throw new Error("item 3");
     };
-    await expect(eachLimitAsync(source(1000, log), 2, work)).rejects.toThrow("item 3");
+    await expect(eachLimitAsync(source(1000, log), 2, work, 2)).rejects.toThrow("item 3");
     expect(running).toBe(0);
     expect(log).toContain("listing closed");
     expect(log).not.toContain("listed all");

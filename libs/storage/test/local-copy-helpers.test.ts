@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CopyLanes, endHelpersForTest, FILE_STATE } from "../src/backends/copy-helpers.ts";
@@ -121,6 +121,22 @@ describe("local storage: helper threads of tree copies", () => {
     await rm(join(dir, "out"), { recursive: true });
     expect((await copyTree(files, { fresh: true, concurrency: 4 })).files).toBe(600);
     await expectCopied(data);
+  });
+
+  it("keeps at most one helper per spare core, however many copies run at once", async () => {
+    const { files, data } = await sources(200);
+    await endHelpersForTest();
+    const copies = [0, 1, 2, 3].map((n) =>
+      copyTree(
+        files.map((f) => ({ ...f, to: f.to.replace(`${join(dir, "out")}/`, `${join(dir, "out")}/c${n}/`) })),
+        { fresh: true, concurrency: 8 },
+      ),
+    );
+    expect((await Promise.all(copies)).map((r) => r.files)).toEqual([200, 200, 200, 200]);
+    expect(await endHelpersForTest()).toBeLessThanOrEqual(Math.max(0, availableParallelism() - 1));
+    for (const n of [0, 1, 2, 3]) {
+      for (const [rel, bytes] of data) expect(await readFile(join(dir, "out", `c${n}`, rel))).toEqual(bytes);
+    }
   });
 
   it("copies on the main thread alone with concurrency 1", async () => {

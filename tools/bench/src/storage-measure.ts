@@ -100,21 +100,17 @@ export function describeComparison(c: Comparison): string {
  * the drop, this VM's runs drifted within one bench: cp -r of 2,000 × 50 KB took 0.1 s at
  * the start and 0.5–0.9 s some minutes later, for both tools, as the page cache grew into
  * memory the VM had not touched yet (its time is system time); after a drop, 0.11 s again.
- * Twelve runs of cp in a row with the drop: 336–376 ms.
+ * Twelve runs of cp in a row with the drop: 336–376 ms. The drop empties the cache of the
+ * whole machine: a benchmark wants the machine to itself anyway.
  */
 async function settleCaches(): Promise<void> {
   await runTool({ cmd: "sync", args: [] });
-  if (pageCache.dropped) {
-    try {
-      writeFileSync("/proc/sys/vm/drop_caches", "3");
-    } catch {
-      pageCache.dropped = false; // not permitted after all: runs keep the cache
-    }
-  }
+  // A failure here fails the bench: runs with and without the drop must not be mixed.
+  if (pageCache.dropped) writeFileSync("/proc/sys/vm/drop_caches", "3");
 }
 
 /** Whether runs start with the page cache dropped; reported with the results. */
-export const pageCache = { dropped: canDropPageCache() };
+export const pageCache = { dropped: canDropPageCache() } as const;
 
 function canDropPageCache(): boolean {
   try {

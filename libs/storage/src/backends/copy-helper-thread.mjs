@@ -18,18 +18,20 @@ function removeQuietly(path) {
   }
 }
 
-parentPort?.on("message", (/** @type {{ buffer: SharedArrayBuffer, paths: string[], slot: number, layout: Record<string, number> }} */ job) => {
+parentPort?.on("message", (/** @type {{ buffer: SharedArrayBuffer, paths: SharedArrayBuffer, pathsLength: number, slot: number, layout: Record<string, number> }} */ job) => {
   const { NEXT, STOP, SLOTS, BASE, COPIED, HANDED_BACK } = job.layout;
   const state = new Int32Array(job.buffer);
-  const count = job.paths.length / 3;
+  // Each file's source, temp name and destination, NUL-separated.
+  const paths = Buffer.from(job.paths).toString("utf8", 0, job.pathsLength).split("\0");
+  const count = paths.length / 3;
   // Marked running before the first claim: the main thread waits only for running helpers.
   Atomics.store(state, SLOTS + job.slot, 1);
   while (Atomics.load(state, STOP) === 0) {
     const i = Atomics.add(state, NEXT, 1);
     if (i >= count) break;
-    const from = job.paths[3 * i];
-    const temp = job.paths[3 * i + 1];
-    const to = job.paths[3 * i + 2];
+    const from = paths[3 * i];
+    const temp = paths[3 * i + 1];
+    const to = paths[3 * i + 2];
     let outcome = HANDED_BACK;
     try {
       copyFileSync(from, temp, constants.COPYFILE_EXCL);

@@ -36,34 +36,65 @@ interface Helper {
   worker: Worker;
   /** Settles the job it is on: "finished", or "died" when the thread has gone. */
   settle?: ((how: "finished" | "died") => void) | undefined;
+  /** Called as it leaves the idle list for a job. */
+  takeJob?: () => void;
 }
 
 /** Helpers between jobs, unref'd: they never keep a process alive. */
 const idle: Helper[] = [];
 const all = new Set<Helper>();
+/** A helper idle this long ends: a thread holds some memory of its own. */
+const IDLE_MS = 30_000;
 
-function startHelper(): Helper {
-  const helper: Helper = { worker: new Worker(new URL("./copy-helper-thread.mjs", import.meta.url)) };
+/** The most helpers alive at once in this process: one per core beside the main thread. */
+function helperLimit(): number {
+  return Math.min(MAX_HELPERS, availableParallelism() - 1);
+}
+
+/** A new helper thread, or undefined when the system will not start one (a thread limit). */
+function startHelper(): Helper | undefined {
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL("./copy-helper-thread.mjs", import.meta.url));
+  } catch {
+    return undefined; // the main thread copies alone
+  }
+  const helper: Helper = { worker };
   all.add(helper);
   const settle = (how: "finished" | "died"): void => {
     const done = helper.settle;
     helper.settle = undefined;
     done?.(how);
   };
+  let idleTimer: NodeJS.Timeout | undefined;
   helper.worker.on("message", () => {
     helper.worker.unref();
     idle.push(helper);
+    idleTimer = setTimeout(() => void helper.worker.terminate(), IDLE_MS).unref();
     settle("finished");
   });
+  helper.takeJob = () => clearTimeout(idleTimer);
   // An error ends the thread; the exit that follows settles its job.
   helper.worker.on("error", () => undefined);
   helper.worker.on("exit", () => {
+    clearTimeout(idleTimer);
     all.delete(helper);
     const at = idle.indexOf(helper);
     if (at >= 0) idle.splice(at, 1);
     settle("died");
   });
   return helper;
+}
+
+/**
+ * Every file's source, temp name and destination, NUL-separated (no path holds a NUL), in
+ * one shared buffer that all helpers read: sent as arrays, 100,000 files took 85 ms and
+ * 30 MB per helper to clone, on the main thread.
+ */
+function sharedPaths(paths: readonly (readonly [string, string, string])[]): { buffer: SharedArrayBuffer; length: number } {
+  const joined = paths.map((p) => p.join("\0")).join("\0");
+  const buffer = new SharedArrayBuffer(Math.max(1, Buffer.byteLength(joined)));
+  return { buffer, length: Buffer.from(buffer).write(joined) };
 }
 
 /** The files of one tree copy, shared with its helpers, and the helpers on it. */
@@ -80,12 +111,13 @@ export class CopyLanes {
   constructor(paths: readonly (readonly [string, string, string])[], helpers: number) {
     this.count = paths.length;
     this.state = new Int32Array(new SharedArrayBuffer(4 * (LAYOUT.BASE + paths.length)));
-    const wanted = Math.min(helpers, MAX_HELPERS, availableParallelism() - 1);
+    const wanted = Math.min(helpers, helperLimit());
     if (wanted <= 0) return;
-    const flat = paths.flat();
+    let shared: { buffer: SharedArrayBuffer; length: number } | undefined;
     for (let slot = 0; slot < wanted; slot++) {
-      const helper = idle.pop() ?? (all.size < MAX_HELPERS ? startHelper() : undefined);
+      const helper = idle.pop() ?? (all.size < helperLimit() ? startHelper() : undefined);
       if (helper === undefined) break;
+      helper.takeJob?.();
       const run = { slot, helper, settled: false, done: Promise.resolve() };
       run.done = new Promise<void>((resolve) => {
         helper.settle = () => {
@@ -93,8 +125,9 @@ export class CopyLanes {
           resolve();
         };
       });
+      shared ??= sharedPaths(paths);
       helper.worker.ref(); // a job in progress keeps the process alive, as the copy's promise does
-      helper.worker.postMessage({ buffer: this.state.buffer, paths: flat, slot, layout: LAYOUT });
+      helper.worker.postMessage({ buffer: this.state.buffer, paths: shared.buffer, pathsLength: shared.length, slot, layout: LAYOUT });
       this.runs.push(run);
     }
   }

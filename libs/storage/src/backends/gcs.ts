@@ -69,8 +69,11 @@ export async function gcsDriver(options: GcsDriverOptions): Promise<Driver> {
   /**
    * A delete, tried again after a retryable failure. The SDK retries a DELETE only when it
    * carries a generation precondition (its RetryConditional strategy); ours ignore NotFound,
-   * so a repeat is harmless. Seen in the benchmark: a kept-alive connection the server had
-   * just closed (ECONNRESET, "socket hang up") failed a deletePrefix.
+   * so a repeat is harmless, except that one racing a writer of the same key may delete its
+   * new object (as S3's SDK, which retries every call, may too). Seen in the benchmark: a
+   * kept-alive connection the server had just closed (ECONNRESET, "socket hang up") failed a
+   * deletePrefix. An abort during the backoff reports Aborted, though the delete may have
+   * happened.
    */
   const deleteObject = (key: string, signal: AbortSignal | undefined): Promise<void> =>
     withRetry(

@@ -41,7 +41,8 @@ const HELPERS_FROM_FILES = 32;
  * time-slice.ts), larger ones through the thread pool; and from HELPERS_FROM_FILES files on,
  * helper threads (copy-helpers.ts, up to `concurrency` − 1) copy beside it.
  *
- * Progress comes in key order, one event per file. A file is copied as it is at that
+ * Progress: one event per file, skipped files first (the comparison runs before any copy),
+ * then copied ones in key order. A file is copied as it is at that
  * moment, like cp: the listed size is what is reported. Skip-if-identical compares size,
  * then sha256 of both sides. A failure stops the copy; files already in place stay, no temp
  * file is left.
@@ -59,7 +60,7 @@ export async function copyTree(files: readonly TreeFile[], options: CopyTreeOpti
     }
     toCopy = changed;
   }
-  makeDirectories(toCopy);
+  await makeDirectories(toCopy, signal);
   await copyFiles(toCopy, options, progress);
   return { files: toCopy.length, skipped: files.length - toCopy.length, bytes: toCopy.reduce((sum, f) => sum + f.size, 0) };
 }
@@ -91,12 +92,16 @@ class TreeProgress {
 }
 
 /** Each destination directory made once, before any copy (helpers only copy and rename). */
-function makeDirectories(files: readonly TreeFile[]): void {
+async function makeDirectories(files: readonly TreeFile[], signal: AbortSignal | undefined): Promise<void> {
   let last: string | undefined;
   const made = new Set<string>();
   for (const file of files) {
     const dir = dirname(file.to);
     if (dir === last || made.has(dir)) continue;
+    // In time slices: 20,000 directories held the event loop for seconds.
+    const turn = yieldIfLong();
+    if (turn !== undefined) await turn;
+    if (signal?.aborted) throw abortedError(signal, file.key);
     mkdirAt(dir, file);
     made.add(dir);
     last = dir;
@@ -142,18 +147,17 @@ async function copyFiles(files: readonly TreeFile[], options: CopyTreeOptions, p
     }
     // Every file is claimed. Those not done yet are being copied by a helper, or were handed
     // back by one, or were claimed by a helper that died with them (its temp file is ours).
-    while (reported < files.length) {
+    // States are read afresh each time: a helper may finish a file at any moment until it ends.
+    for (report(); reported < files.length; report()) {
+      if (lanes.fileState(reported) === FILE_STATE.PENDING && (await lanes.helperEnded())) continue;
+      // No helper runs now (or this file was handed back): its state is final.
       const state = lanes.fileState(reported);
-      if (state === FILE_STATE.PENDING && (await lanes.helperEnded())) {
-        report();
-        continue;
-      }
+      if (state === FILE_STATE.COPIED || state === FILE_STATE.DONE_HERE) continue;
       if (signal?.aborted) throw abortedError(signal, files[reported]!.key);
       if (state === FILE_STATE.PENDING) removeQuietly(paths[reported]![1]);
       const pending = copyWithRetries(files[reported]!, tempPathFor(files[reported]!.to), signal, retries);
       if (pending !== undefined) await pending;
       lanes.setDoneHere(reported);
-      report();
     }
   } catch (error) {
     await lanes.stop(); // no helper renames a file after the copy has failed
