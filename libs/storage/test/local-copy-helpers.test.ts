@@ -139,6 +139,34 @@ describe("local storage: helper threads of tree copies", () => {
     }
   });
 
+  it("makes many directories in time slices: the event loop turns before the first copy", async () => {
+    await writeFile(join(dir, "one"), "x");
+    const files: TreeFile[] = Array.from({ length: 20_000 }, (_, i) => {
+      const rel = `d${String(i).padStart(5, "0")}/f`;
+      return { key: rel, rel, from: join(dir, "one"), to: join(dir, "out", rel), size: 1 };
+    });
+    let turns = 0;
+    let counting = true;
+    const spin = (): void => {
+      if (!counting) return;
+      turns++;
+      setImmediate(spin);
+    };
+    let beforeFirstCopy: number | undefined;
+    await copyTree(files, {
+      fresh: true,
+      concurrency: 1,
+      onProgress: (p) => {
+        if (p.files === 0) setImmediate(spin);
+        else if (p.files === 1) beforeFirstCopy = turns;
+      },
+    });
+    counting = false;
+    // Without slices there is one turn only: the copy loop's own, before its first file.
+    expect(beforeFirstCopy).toBeGreaterThan(2);
+    expect(await readFile(join(dir, "out/d19999/f"), "utf8")).toBe("x");
+  });
+
   it("copies on the main thread alone with concurrency 1", async () => {
     const { files, data } = await sources(100);
     await endHelpersForTest();
