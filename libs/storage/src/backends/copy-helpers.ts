@@ -11,6 +11,9 @@ import { Worker } from "node:worker_threads";
 // helper thread makes the same synchronous calls as the main thread, beside it: main thread
 // plus one helper, 261–297 ms.
 
+/** At most this many helpers per job (and per process). */
+const MAX_HELPERS = 7;
+
 /** Where things are in a job's shared Int32Array. */
 const LAYOUT = {
   /** The next file to claim. */
@@ -20,16 +23,13 @@ const LAYOUT = {
   /** One slot per helper of the job: 1 while it is taking files. */
   SLOTS: 2,
   /** The files' states from here on. */
-  BASE: 0, // set below: SLOTS + MAX_HELPERS
+  BASE: 2 + MAX_HELPERS,
   /** File states: claimed or not started, copied by a helper, handed back, copied here. */
   PENDING: 0,
   COPIED: 1,
   HANDED_BACK: 2,
   DONE_HERE: 3,
 };
-/** At most this many helpers per job (and per process). */
-const MAX_HELPERS = 7;
-LAYOUT.BASE = LAYOUT.SLOTS + MAX_HELPERS;
 export const FILE_STATE = { PENDING: LAYOUT.PENDING, COPIED: LAYOUT.COPIED, HANDED_BACK: LAYOUT.HANDED_BACK, DONE_HERE: LAYOUT.DONE_HERE };
 
 interface Helper {

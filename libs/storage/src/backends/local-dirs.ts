@@ -93,18 +93,16 @@ class TreeProgress {
 
 /** Each destination directory made once, before any copy (helpers only copy and rename). */
 async function makeDirectories(files: readonly TreeFile[], signal: AbortSignal | undefined): Promise<void> {
-  let last: string | undefined;
   const made = new Set<string>();
   for (const file of files) {
     const dir = dirname(file.to);
-    if (dir === last || made.has(dir)) continue;
+    if (made.has(dir)) continue;
     // In time slices: 20,000 directories held the event loop for seconds.
     const turn = yieldIfLong();
     if (turn !== undefined) await turn;
     if (signal?.aborted) throw abortedError(signal, file.key);
     mkdirAt(dir, file);
     made.add(dir);
-    last = dir;
   }
 }
 

@@ -31,14 +31,17 @@ export class ProgressTracker {
 
   bytes(delta: number): void {
     this.state.bytesDone += delta;
-    const now = performance.now();
-    if (now - this.lastEmit >= this.intervalMs) this.emit(now);
+    this.emitIfDue();
   }
 
   /** More to do, found while the transfer runs (a listing's next page): reported like bytes. */
   totals(files: number, bytes: number): void {
     this.state.filesTotal += files;
     this.state.bytesTotal += bytes;
+    this.emitIfDue();
+  }
+
+  private emitIfDue(): void {
     const now = performance.now();
     if (now - this.lastEmit >= this.intervalMs) this.emit(now);
   }
